@@ -1,0 +1,73 @@
+"""The whole pipeline on one screen: load -> parse -> model -> render -> write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sitegen.config import Config, load_config
+from sitegen.errors import ErrorList
+from sitegen.load import StaticFile, load_sources, load_static
+from sitegen.markup import MarkdownRenderer
+from sitegen.model import BuildOptions, Site, build_site
+from sitegen.parse import parse_source
+from sitegen.render import Progress, RenderedFile, render_site
+from sitegen.write import WriteReport, write_output
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    site: Site
+    files: list[RenderedFile]
+    report: WriteReport | None = None
+
+
+def build_files(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Build the site in memory. Raises BuildError with every error found."""
+    errors = ErrorList()
+    config = load_config(root, errors)
+    sources = load_sources(config, errors)
+    static = load_static(config, errors)
+    renderer = MarkdownRenderer()
+    docs = [doc for source in sources if (doc := parse_source(source, renderer, errors))]
+    site = build_site(docs, config, options, asset_urls(static), errors)
+    errors.raise_if_any()
+    files = render_site(site, static, errors, progress)
+    errors.raise_if_any()
+    return BuildResult(site, files)
+
+
+def build(
+    root: Path,
+    options: BuildOptions,
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build the site and swap it into the output folder; on any error output/ is untouched."""
+    result = build_files(root, options, progress)
+    report = write_output(result.files, out or result.site.config.path("output"))
+    return BuildResult(result.site, result.files, report)
+
+
+def asset_urls(static: list[StaticFile]) -> dict[str, str]:
+    """Site-root source path of every copied file -> its URL in the built site."""
+    return {"/" + item.source: "/" + item.dest for item in static} | {
+        "/" + item.dest: "/" + item.dest for item in static
+    }
+
+
+def build_date() -> dt.date:
+    """Today, or the day of SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.date.today()
+
+
+def default_options(drafts: bool = False, future: bool = False) -> BuildOptions:
+    return BuildOptions(drafts=drafts, future=future, today=build_date())
+
+
+__all__ = ["BuildResult", "Config", "build", "build_files", "default_options"]

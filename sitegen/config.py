@@ -1,0 +1,253 @@
+"""sitegen.toml: every key with a documented default, validated like content."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sitegen.errors import ErrorList
+
+CONFIG_FILE = "sitegen.toml"
+
+
+def _doc(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class SiteSection:
+    title: str = _doc("Center for Borgerdialog", "Site name, shown in the header and titles.")
+    description: str = _doc(
+        "Nyt om erfaringer, cases, metoder og udgivelser om borgerdialog.",
+        "One-line description of the site, used on the home page and in feeds.",
+    )
+    base_url: str = _doc(
+        "http://localhost:8000/",
+        "Absolute URL the site is published at; may include a sub-path.",
+    )
+    language: str = _doc("da", "Language of the pages (the `lang` attribute and dates).")
+    intro: str = _doc(
+        "Center for Borgerdialog samler viden og erfaringer om borgerdialog, "
+        "borgerinddragelse og samskabelse i danske kommuner.",
+        "Intro paragraph on the home page.",
+    )
+    home_cases: int = _doc(6, "How many of the latest cases the home page lists.")
+
+
+@dataclass(frozen=True)
+class PathsSection:
+    content: str = _doc("content", "Folder of the Markdown content, relative to the site root.")
+    templates: str = _doc("templates", "Folder of the Jinja2 templates and theme assets.")
+    static: str = _doc("static", "Folder copied as-is into the output (images, files).")
+    output: str = _doc("output", "Folder the built site is written to.")
+
+
+@dataclass(frozen=True)
+class UrlsSection:
+    case: str = _doc("/cases/{slug}/", "URL of a case page.")
+    cases: str = _doc("/cases/", "URL of the case list (further pages add side/N/).")
+    page: str = _doc("/{slug}/", "URL of a page from content/pages/.")
+    tag: str = _doc("/emner/{slug}/", "URL of a topic (tag) page.")
+    tags: str = _doc("/emner/", "URL of the index of topics.")
+    municipality: str = _doc("/kommuner/{slug}/", "URL of a municipality page.")
+    municipalities: str = _doc("/kommuner/", "URL of the index of municipalities.")
+    level: str = _doc("/niveauer/{slug}/", "URL of a co-creation level page.")
+    levels: str = _doc("/niveauer/", "URL of the index of levels.")
+    newsletter_issue: str = _doc("/nyhedsbrev/{slug}/", "URL of a newsletter issue.")
+    newsletter: str = _doc("/nyhedsbrev/", "URL of the newsletter archive.")
+
+
+@dataclass(frozen=True)
+class PaginationSection:
+    per_page: int = _doc(10, "Cases per page in the paginated case list.")
+
+
+@dataclass(frozen=True)
+class ContactSection:
+    name: str = _doc("Center for Borgerdialog", "Name in the address block.")
+    phone: str = _doc("24 47 78 18", "Phone number in the address block.")
+    email: str = _doc("info@borgerdialog.dk", "Mail address in the address block.")
+
+
+@dataclass(frozen=True)
+class MarkdownSection:
+    safe_html: bool = _doc(False, "Sanitize raw HTML in Markdown bodies (for untrusted editors).")
+
+
+@dataclass(frozen=True)
+class NewsletterSection:
+    signup_url: str = _doc("", "URL the signup form posts to; empty offers a mail link instead.")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration of a site."""
+
+    root: Path
+    site: SiteSection = field(default_factory=SiteSection)
+    paths: PathsSection = field(default_factory=PathsSection)
+    urls: UrlsSection = field(default_factory=UrlsSection)
+    pagination: PaginationSection = field(default_factory=PaginationSection)
+    contact: ContactSection = field(default_factory=ContactSection)
+    markdown: MarkdownSection = field(default_factory=MarkdownSection)
+    newsletter: NewsletterSection = field(default_factory=NewsletterSection)
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, always starting and ending with '/'."""
+        path = urlsplit(self.site.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def origin(self) -> str:
+        """scheme://host of base_url, for turning site paths into absolute URLs."""
+        parts = urlsplit(self.site.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def path(self, name: str) -> Path:
+        return self.root / str(getattr(self.paths, name))
+
+
+SECTIONS: dict[str, type[Any]] = {
+    f.name: f.default_factory  # type: ignore[misc]
+    for f in dataclasses.fields(Config)
+    if f.name != "root"
+}
+
+_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _key_lines(text: str) -> dict[tuple[str, str], int]:
+    """Line of every `key =` in the file, per table ("" for keys before any table)."""
+    lines: dict[tuple[str, str], int] = {}
+    table = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := _TABLE.match(line):
+            table = match.group(1)
+            lines.setdefault((table, ""), number)
+        elif match := _KEY.match(line):
+            lines.setdefault((table, match.group(1)), number)
+    return lines
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true or false", int: "a whole number", str: "a string"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def load_config(root: Path, errors: ErrorList) -> Config:
+    """Read `root/sitegen.toml` (or use the defaults when there is none)."""
+    file = root / CONFIG_FILE
+    if not file.exists():
+        return Config(root=root)
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError:
+        errors.add(CONFIG_FILE, 1, "", "file is not valid UTF-8")
+        return Config(root=root)
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 1
+        errors.add(CONFIG_FILE, line, "", f"invalid TOML: {exc}")
+        return Config(root=root)
+    lines = _key_lines(text)
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in SECTIONS:
+            errors.add(
+                CONFIG_FILE,
+                lines.get((name, ""), 1),
+                name,
+                f"unknown section{_hint(name, list(SECTIONS))}",
+            )
+            continue
+        if not isinstance(value, dict):
+            errors.add(CONFIG_FILE, lines.get(("", name), 1), name, "must be a table")
+            continue
+        sections[name] = _section(name, value, lines, errors)
+    config = Config(root=root, **sections)
+    _check_values(config, lines, errors)
+    return config
+
+
+def _section(
+    name: str, values: dict[str, Any], lines: dict[tuple[str, str], int], errors: ErrorList
+) -> Any:
+    cls = SECTIONS[name]
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    accepted: dict[str, Any] = {}
+    for key, value in values.items():
+        line = lines.get((name, key), lines.get((name, ""), 1))
+        if key not in defaults:
+            errors.add(
+                CONFIG_FILE, line, f"{name}.{key}", f"unknown key{_hint(key, list(defaults))}"
+            )
+        elif type(value) is not type(defaults[key]):
+            errors.add(
+                CONFIG_FILE,
+                line,
+                f"{name}.{key}",
+                f"must be {_type_name(defaults[key])}, not {value!r}",
+            )
+        else:
+            accepted[key] = value
+    return cls(**accepted)
+
+
+def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: ErrorList) -> None:
+    def line(section: str, key: str) -> int:
+        return lines.get((section, key), 1)
+
+    url = urlsplit(config.site.base_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        errors.add(
+            CONFIG_FILE,
+            line("site", "base_url"),
+            "site.base_url",
+            "must be an absolute http(s) URL",
+        )
+    if config.pagination.per_page < 1:
+        errors.add(
+            CONFIG_FILE, line("pagination", "per_page"), "pagination.per_page", "must be at least 1"
+        )
+    for f in dataclasses.fields(UrlsSection):
+        pattern: str = getattr(config.urls, f.name)
+        problem = url_pattern_problem(pattern, needs_slug="{slug}" in str(f.default))
+        if problem:
+            errors.add(CONFIG_FILE, line("urls", f.name), f"urls.{f.name}", problem)
+    for f in dataclasses.fields(PathsSection):
+        value = getattr(config.paths, f.name)
+        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+            errors.add(
+                CONFIG_FILE,
+                line("paths", f.name),
+                f"paths.{f.name}",
+                "must be a folder inside the site, without '..'",
+            )
+
+
+def url_pattern_problem(pattern: str, needs_slug: bool) -> str:
+    """Why a URL pattern could not be used (empty string when it is fine)."""
+    if not (pattern.startswith("/") and pattern.endswith("/")):
+        return "must start and end with '/'"
+    if needs_slug and "{slug}" not in pattern:
+        return "must contain {slug}"
+    decoded = pattern.lower().replace("%2e", ".").replace("%2f", "/").replace("\\", "/")
+    if any(part in ("..", ".") for part in decoded.split("/")) or "//" in decoded:
+        return "must not contain '.', '..' or '//' segments"
+    if set(pattern.replace("{slug}", "")) - set("abcdefghijklmnopqrstuvwxyz0123456789-_/"):
+        return "may only use a-z, 0-9, '-', '_', '/' and {slug}"
+    return ""

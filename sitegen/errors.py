@@ -1,0 +1,50 @@
+"""One error type for everything an editor can get wrong: `path:line: field: message`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class SiteError:
+    """A problem in a source file, located at the line an editor has to fix."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class BuildError(Exception):
+    """Raised when a build finds errors; carries all of them, sorted by place."""
+
+    def __init__(self, errors: Iterable[SiteError]) -> None:
+        self.errors = sorted(set(errors))
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+
+class ErrorList:
+    """Collects errors across a stage so that a build reports every error at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[SiteError] = []
+
+    def add(self, path: str, line: int, field: str, message: str) -> None:
+        self.errors.append(SiteError(path, line, field, message))
+
+    def extend(self, errors: Iterable[SiteError]) -> None:
+        self.errors.extend(errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise BuildError(self.errors)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)

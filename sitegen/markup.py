@@ -1,0 +1,156 @@
+"""Markdown to HTML through Python-Markdown, with Danish heading ids and content links.
+
+Links to other Markdown files (`[se også](anden-case.md)`) are left as
+`sitegen:<source path>` placeholders; the model stage turns them into URLs,
+so parsing one file never needs to know the others.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from markdown import Extension, Markdown
+from markdown.treeprocessors import Treeprocessor
+
+from sitegen.slugs import unique_slug
+from sitegen.typography import DanishTypography
+
+PLACEHOLDER = "sitegen:"
+_PLACEHOLDER_RE = re.compile(r'(href|src)="sitegen:([^"#]*)((?:#[^"]*)?)"')
+_STASH = re.compile("\x02[^\x03]*\x03")
+_BAD_SCHEMES = ("javascript", "data", "vbscript", "file")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A link or image in a body: where it points and whether it is an image."""
+
+    target: str  # what the editor wrote
+    resolved: str  # site-root path of the file it names ("" for external URLs)
+    image: bool
+    text: str
+
+
+@dataclass
+class _Collected:
+    headings: list[Heading] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    source_dir: str = ""
+
+
+class _ContentProcessor(Treeprocessor):
+    """Gives headings Danish ids and turns relative file links into placeholders."""
+
+    def __init__(self, md: Markdown, collected: _Collected) -> None:
+        super().__init__(md)
+        self.collected = collected
+
+    def run(self, root: etree.Element) -> None:
+        taken: set[str] = set()
+        for element in root.iter():
+            if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                text = _STASH.sub("", "".join(element.itertext())).strip()
+                heading_id = element.get("id") or unique_slug(text, taken)
+                element.set("id", heading_id)
+                self.collected.headings.append(Heading(int(element.tag[1]), text, heading_id))
+            elif element.tag == "a" and element.get("href") is not None:
+                element.set("href", self._reference(element, "href", image=False))
+            elif element.tag == "img" and element.get("src") is not None:
+                element.set("src", self._reference(element, "src", image=True))
+
+    def _reference(self, element: etree.Element, attribute: str, image: bool) -> str:
+        target = element.get(attribute, "")
+        text = element.get("alt", "") if image else "".join(element.itertext()).strip()
+        parts = urlsplit(target)
+        resolved = ""
+        rewritten = target
+        if not parts.scheme and not parts.netloc and parts.path:
+            path = unquote(parts.path)
+            joined = path if path.startswith("/") else f"{self.collected.source_dir}/{path}"
+            resolved = posixpath.normpath(joined) + ("/" if path.endswith("/") else "")
+            resolved = resolved.replace("//", "/")
+            fragment = f"#{parts.fragment}" if parts.fragment else ""
+            rewritten = f"{PLACEHOLDER}{resolved}{fragment}"
+        self.collected.references.append(Reference(target, resolved, image, text))
+        return rewritten
+
+
+class _ContentExtension(Extension):
+    def __init__(self, collected: _Collected) -> None:
+        super().__init__()
+        self.collected = collected
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        md.treeprocessors.register(_ContentProcessor(md, self.collected), "sitegen_content", 4)
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    html: str
+    headings: tuple[Heading, ...]
+    references: tuple[Reference, ...]
+
+
+class MarkdownRenderer:
+    """One Python-Markdown instance, reset between documents."""
+
+    def __init__(self) -> None:
+        self._collected = _Collected()
+        self._md = Markdown(
+            extensions=[
+                "tables",
+                "footnotes",
+                "attr_list",
+                "def_list",
+                "fenced_code",
+                "abbr",
+                "md_in_html",
+                DanishTypography(),
+                _ContentExtension(self._collected),
+            ],
+            extension_configs={
+                "footnotes": {
+                    "BACKLINK_TITLE": "Tilbage til fodnote %d i teksten",
+                    "SUPERSCRIPT_TEXT": "{}",
+                }
+            },
+            output_format="html",
+        )
+
+    def render(self, text: str, source_path: str) -> RenderedMarkdown:
+        """HTML of a Markdown body; `source_path` (site-root relative) anchors relative links."""
+        self._collected.headings.clear()
+        self._collected.references.clear()
+        self._collected.source_dir = "/" + posixpath.dirname(source_path)
+        self._md.reset()
+        html = self._md.convert(text)
+        return RenderedMarkdown(
+            html, tuple(self._collected.headings), tuple(self._collected.references)
+        )
+
+
+def is_unsafe_url(url: str) -> bool:
+    """URLs that would run script or smuggle content: javascript:, data: and the like."""
+    scheme = urlsplit(url.strip().lower().replace("\t", "").replace("\n", "")).scheme
+    return scheme in _BAD_SCHEMES
+
+
+def replace_placeholders(html: str, url_of: dict[str, str]) -> str:
+    """Swap `sitegen:<path>` placeholders for the URLs in `url_of` (path -> URL)."""
+
+    def swap(match: re.Match[str]) -> str:
+        url = url_of.get(match.group(2), match.group(2))
+        return f'{match.group(1)}="{url}{match.group(3)}"'
+
+    return _PLACEHOLDER_RE.sub(swap, html)

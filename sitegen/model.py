@@ -1,0 +1,360 @@
+"""Model: validated, frozen content objects and the site they make up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sitegen import fields
+from sitegen.config import Config
+from sitegen.errors import ErrorList
+from sitegen.markup import Heading, is_unsafe_url, replace_placeholders
+from sitegen.parse import ParsedDoc
+from sitegen.slugs import slugify
+
+
+@dataclass(frozen=True)
+class Term:
+    """One value of a taxonomy (a tag, a municipality, a level) with its page URL."""
+
+    taxonomy: str
+    name: str
+    slug: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Case:
+    source: str
+    slug: str
+    url: str
+    title: str
+    date: dt.date
+    lead: str
+    municipality: Term
+    level: Term
+    tags: tuple[Term, ...]
+    authors: tuple[str, ...]
+    related: tuple[RelatedLink, ...]
+    image: str | None
+    image_alt: str | None
+    draft: bool
+    updated: dt.date | None
+    body_html: str
+    headings: tuple[Heading, ...]
+
+    @property
+    def modified(self) -> dt.date:
+        """When the case last changed: `updated`, else its date."""
+        return self.updated or self.date
+
+
+@dataclass(frozen=True)
+class Page:
+    source: str
+    slug: str
+    url: str
+    title: str
+    lead: str | None
+    draft: bool
+    updated: dt.date | None
+    body_html: str
+    headings: tuple[Heading, ...]
+
+
+@dataclass(frozen=True)
+class TermListing:
+    term: Term
+    cases: tuple[Case, ...]
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    key: str
+    label: str  # "Emner"
+    singular: str  # "Emne"
+    url: str
+    listings: tuple[TermListing, ...]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    drafts: bool = False
+    future: bool = False
+    today: dt.date = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the renderers need; the whole of a build's content."""
+
+    config: Config
+    cases: tuple[Case, ...]  # published, newest first
+    pages: tuple[Page, ...]
+    taxonomies: tuple[Taxonomy, ...]
+    extras: tuple[Any, ...] = ()  # further content kinds (newsletter issues)
+
+    def taxonomy(self, key: str) -> Taxonomy:
+        return next(t for t in self.taxonomies if t.key == key)
+
+
+TAXONOMIES = (
+    ("tag", "Emner", "Emne", "tags"),
+    ("municipality", "Kommuner", "Kommune", "municipalities"),
+    ("level", "Niveauer", "Niveau", "levels"),
+)
+
+
+def url_for(pattern: str, slug: str) -> str:
+    return pattern.replace("{slug}", slug)
+
+
+def term(config: Config, taxonomy: str, name: str) -> Term:
+    slug = slugify(name) or "-"
+    return Term(taxonomy, name, slug, url_for(getattr(config.urls, taxonomy), slug))
+
+
+class LinkResolver:
+    """Turns file references (Markdown links, images, front matter URLs) into site URLs."""
+
+    def __init__(self, config: Config, url_of: dict[str, str], errors: ErrorList) -> None:
+        self.config = config
+        self.url_of = url_of  # "/content/cases/x.md" -> "/cases/x/"
+        self.errors = errors
+
+    def site_url(self, path: str) -> str:
+        """A site path ("/cases/x/") as the href used on pages (with the base path)."""
+        return self.config.base_path + path.lstrip("/")
+
+    def check_body(self, doc: ParsedDoc) -> str:
+        """The body HTML with every internal reference resolved; bad ones reported."""
+        resolved: dict[str, str] = {}
+        for ref in doc.markdown.references:
+            if is_unsafe_url(ref.target):
+                self.errors.add(
+                    doc.source.path,
+                    doc.line_of(ref.target),
+                    "link",
+                    f"unsafe URL {ref.target[:60]!r}: only http(s), mailto and "
+                    "site links are allowed",
+                )
+            elif ref.resolved:
+                url = self.lookup(ref.resolved)
+                if url is None:
+                    what = "image" if ref.image else "link"
+                    self.errors.add(
+                        doc.source.path,
+                        doc.line_of(ref.target),
+                        what,
+                        f"{ref.target!r} points to a file that does not exist",
+                    )
+                else:
+                    resolved[ref.resolved] = url
+        return replace_placeholders(doc.markdown.html, resolved)
+
+    def lookup(self, path: str) -> str | None:
+        """The page href of a site-root path, or None when nothing is there."""
+        if path in self.url_of:
+            return self.site_url(self.url_of[path])
+        if path.endswith(".md") or posixpath.splitext(path)[1]:
+            return None
+        return self.site_url(path)  # a page URL written directly, like /kontakt/
+
+    def front_matter_url(
+        self, doc: ParsedDoc, key: str, line_key: tuple[Any, ...], url: str
+    ) -> str:
+        line = doc.lines.get(line_key, doc.start_line)
+        if is_unsafe_url(url):
+            self.errors.add(
+                doc.source.path,
+                line,
+                key,
+                f"unsafe URL {url[:60]!r}: only http(s), mailto and site links",
+            )
+            return "#"
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc:
+            return url
+        base = "/" + posixpath.dirname(doc.source.path)
+        trailing = "/" if url.endswith("/") else ""
+        path = posixpath.normpath(posixpath.join(base, parts.path)) + trailing
+        target = self.lookup(path)
+        if target is None:
+            self.errors.add(
+                doc.source.path, line, key, f"{url!r} points to a file that does not exist"
+            )
+            return "#"
+        return target + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+def build_site(
+    docs: Iterable[ParsedDoc],
+    config: Config,
+    options: BuildOptions,
+    asset_urls: dict[str, str],
+    errors: ErrorList,
+) -> Site:
+    """Validate every document and assemble the site model."""
+    by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]] = {}
+    specs = {"case": fields.CASE_FIELDS, "page": fields.PAGE_FIELDS}
+    for doc in docs:
+        if doc.source.kind not in specs:
+            continue
+        local = ErrorList()
+        values = fields.validate(doc, specs[doc.source.kind], local)
+        _check_image(doc, values, local)
+        errors.extend(local.errors)
+        if not local:
+            by_kind.setdefault(doc.source.kind, []).append((doc, values))
+
+    slugs = _assign_slugs(by_kind, config, errors)
+    url_of = dict(asset_urls)
+    url_of.update({"/" + path: url for path, (_, url) in slugs.items()})
+    resolver = LinkResolver(config, url_of, errors)
+
+    cases = [
+        _case(doc, values, slugs[doc.source.path][1], config, resolver)
+        for doc, values in by_kind.get("case", [])
+    ]
+    pages = [
+        _page(doc, values, slugs[doc.source.path][1], resolver)
+        for doc, values in by_kind.get("page", [])
+    ]
+    published = sorted(
+        (c for c in cases if _is_published(c.draft, c.date, options)),
+        key=lambda c: (c.date, c.slug),
+        reverse=True,
+    )
+    pages = sorted((p for p in pages if options.drafts or not p.draft), key=lambda p: p.slug)
+    return Site(config, tuple(published), tuple(pages), _taxonomies(published, config))
+
+
+def _is_published(draft: bool, date: dt.date, options: BuildOptions) -> bool:
+    return (options.drafts or not draft) and (options.future or date <= options.today)
+
+
+def _check_image(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList) -> None:
+    if "image" in values and values.get("image") and not values.get("image_alt"):
+        errors.add(
+            doc.source.path,
+            doc.lines.get(("image",), doc.start_line),
+            "image_alt",
+            "an image needs alt text: add image_alt describing it",
+        )
+
+
+def _assign_slugs(
+    by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]],
+    config: Config,
+    errors: ErrorList,
+) -> dict[str, tuple[str, str]]:
+    """source path -> (slug, URL); a URL used twice is an error at the second file."""
+    patterns = {"case": config.urls.case, "page": config.urls.page}
+    reserved = {
+        getattr(config.urls, name): name
+        for name in ("cases", "tags", "municipalities", "levels", "newsletter")
+    }
+    taken: dict[str, str] = {}
+    result: dict[str, tuple[str, str]] = {}
+    for kind, entries in sorted(by_kind.items()):
+        for doc, values in entries:
+            slug = values.get("slug") or slugify(values["title"])
+            key = "slug" if values.get("slug") else "title"
+            line = doc.lines.get((key,), doc.start_line)
+            url = url_for(patterns[kind], slug)
+            if not slug:
+                errors.add(doc.source.path, line, key, "gives an empty slug; set 'slug'")
+            elif url in taken:
+                errors.add(
+                    doc.source.path,
+                    line,
+                    "slug",
+                    f"{slug!r} is already used by {taken[url]}; set another 'slug'",
+                )
+            elif url in reserved:
+                errors.add(
+                    doc.source.path,
+                    line,
+                    "slug",
+                    f"{url} is the site's {reserved[url]} page; set another 'slug'",
+                )
+            else:
+                taken[url] = doc.source.path
+            result[doc.source.path] = (slug, url)
+    return result
+
+
+def _case(
+    doc: ParsedDoc, values: dict[str, Any], url: str, config: Config, resolver: LinkResolver
+) -> Case:
+    related = tuple(
+        RelatedLink(title, resolver.front_matter_url(doc, "related", ("related", i, "url"), link))
+        for i, (title, link) in enumerate(values["related"])
+    )
+    image = values["image"]
+    if image:
+        image = resolver.front_matter_url(doc, "image", ("image",), image)
+    return Case(
+        source=doc.source.path,
+        slug=url.strip("/").rsplit("/", 1)[-1],
+        url=url,
+        title=values["title"],
+        date=values["date"],
+        lead=values["lead"],
+        municipality=term(config, "municipality", values["municipality"]),
+        level=Term(
+            "level",
+            fields.LEVELS[values["level"]],
+            values["level"],
+            url_for(config.urls.level, values["level"]),
+        ),
+        tags=tuple(term(config, "tag", tag) for tag in values["tags"]),
+        authors=values["authors"],
+        related=related,
+        image=image,
+        image_alt=values["image_alt"],
+        draft=values["draft"],
+        updated=values["updated"],
+        body_html=resolver.check_body(doc),
+        headings=doc.markdown.headings,
+    )
+
+
+def _page(doc: ParsedDoc, values: dict[str, Any], url: str, resolver: LinkResolver) -> Page:
+    return Page(
+        source=doc.source.path,
+        slug=url.strip("/").rsplit("/", 1)[-1],
+        url=url,
+        title=values["title"],
+        lead=values["lead"],
+        draft=values["draft"],
+        updated=values["updated"],
+        body_html=resolver.check_body(doc),
+        headings=doc.markdown.headings,
+    )
+
+
+def _taxonomies(cases: list[Case], config: Config) -> tuple[Taxonomy, ...]:
+    result = []
+    for key, label, singular, index_key in TAXONOMIES:
+        grouped: dict[str, tuple[Term, list[Case]]] = {}
+        for case in cases:
+            terms = case.tags if key == "tag" else (getattr(case, key),)
+            for item in terms:
+                grouped.setdefault(item.slug, (item, []))[1].append(case)
+        listings = tuple(
+            TermListing(item, tuple(members))
+            for item, members in sorted(grouped.values(), key=lambda g: g[0].name.lower())
+        )
+        result.append(Taxonomy(key, label, singular, getattr(config.urls, index_key), listings))
+    return tuple(result)

@@ -1,0 +1,152 @@
+"""Parse: split front matter from the body and keep the file line of every key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from sitegen.errors import ErrorList
+from sitegen.load import SourceFile
+from sitegen.markup import MarkdownRenderer, RenderedMarkdown
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - libyaml is part of every PyYAML wheel
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_FENCE = re.compile(r"^---[ \t]*$")
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ParsedDoc:
+    """Front matter and Markdown body of one source, with file lines for errors."""
+
+    source: SourceFile
+    meta: dict[str, Any]
+    lines: dict[Location, int]  # ("related", 0, "url") -> line in the file
+    start_line: int  # line of the opening '---'
+    body: str
+    body_line: int  # line in the file of the body's first line
+    markdown: RenderedMarkdown
+
+    def line_of(self, target: str) -> int:
+        """File line where the body first mentions `target` (a link's URL)."""
+        for number, line in enumerate(self.body.split("\n")):
+            if target in line:
+                return self.body_line + number
+        return self.body_line
+
+
+def decode(source: SourceFile, errors: ErrorList) -> str | None:
+    """The text of a source: UTF-8 (a BOM is fine), newlines normalized."""
+    try:
+        text = source.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = source.data[: exc.start].count(b"\n") + 1
+        errors.add(source.path, line, "", f"file is not valid UTF-8 (byte {exc.start})")
+        return None
+    if "\x00" in text:
+        errors.add(
+            source.path,
+            text[: text.index("\x00")].count("\n") + 1,
+            "",
+            "file contains a NUL character",
+        )
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _node_lines(node: yaml.Node, offset: int, at: Location, out: dict[Location, int]) -> None:
+    """Record the file line of every mapping key and sequence item under `node`."""
+    if len(at) > 4:
+        return
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                out.setdefault((*at, key.value), key.start_mark.line + offset)
+                _node_lines(value, offset, (*at, key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out[(*at, index)] = item.start_mark.line + offset
+            _node_lines(item, offset, (*at, index), out)
+
+
+def parse_source(
+    source: SourceFile, renderer: MarkdownRenderer, errors: ErrorList
+) -> ParsedDoc | None:
+    """Front matter (YAML between '---' lines at the top) and rendered body of a source."""
+    text = decode(source, errors)
+    if text is None:
+        return None
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines):
+        errors.add(source.path, 1, "", "file is empty; it needs front matter between '---' lines")
+        return None
+    if not _FENCE.match(lines[start]):
+        errors.add(
+            source.path, start + 1, "", "no front matter: the file must start with a '---' line"
+        )
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if _FENCE.match(lines[i])), None)
+    if end is None:
+        errors.add(
+            source.path, start + 1, "", "front matter is never closed: add a '---' line after it"
+        )
+        return None
+    yaml_text = "\n".join(lines[start + 1 : end])
+    offset = start + 2  # file line of the YAML's first line
+    meta, key_lines = _load_yaml(yaml_text, offset, source.path, errors)
+    if meta is None:
+        return None
+    body = "\n".join(lines[end + 1 :])
+    try:
+        markdown = renderer.render(body, source.path)
+    except RecursionError:
+        errors.add(source.path, end + 2, "", "the Markdown is nested too deeply to render")
+        return None
+    return ParsedDoc(
+        source=source,
+        meta=meta,
+        lines=key_lines,
+        start_line=start + 1,
+        body=body,
+        body_line=end + 2,
+        markdown=markdown,
+    )
+
+
+def _load_yaml(
+    text: str, offset: int, path: str, errors: ErrorList
+) -> tuple[dict[str, Any] | None, dict[Location, int]]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = offset + (mark.line if mark else 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        errors.add(path, line, "", f"invalid YAML in front matter: {problem}")
+        return None, {}
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
+        errors.add(path, offset, "", f"invalid YAML in front matter: {exc}")
+        return None, {}
+    finally:
+        loader.dispose()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        errors.add(path, offset, "", "front matter must be 'key: value' lines")
+        return None, {}
+    key_lines: dict[Location, int] = {}
+    if node is not None:
+        _node_lines(node, offset, (), key_lines)
+    return {str(key): value for key, value in data.items()}, key_lines

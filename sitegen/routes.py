@@ -1,0 +1,88 @@
+"""Which files a site has: every page as a template, a context and a destination."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sitegen.model import Site
+
+
+@dataclass(frozen=True)
+class Route:
+    """One output file: `dest` is a site path ('/cases/x/' or '/404.html')."""
+
+    dest: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    finish: Callable[[str], bytes] | None = None  # turns rendered text into the file's bytes
+
+
+def output_path(dest: str) -> str:
+    """The file inside output/ for a site path: '/cases/x/' -> 'cases/x/index.html'."""
+    path = dest.lstrip("/")
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def home(site: Site) -> Iterator[Route]:
+    yield Route("/", "home.html", {"cases": site.cases[: site.config.site.home_cases]})
+
+
+def case_pages(site: Site) -> Iterator[Route]:
+    for index, case in enumerate(site.cases):
+        newer = site.cases[index - 1] if index > 0 else None
+        older = site.cases[index + 1] if index + 1 < len(site.cases) else None
+        yield Route(case.url, "case.html", {"case": case, "newer": newer, "older": older})
+
+
+def case_list(site: Site) -> Iterator[Route]:
+    per_page = site.config.pagination.per_page
+    base = site.config.urls.cases
+    total = max(1, math.ceil(len(site.cases) / per_page))
+
+    def page_url(number: int) -> str:
+        return base if number == 1 else f"{base}side/{number}/"
+
+    for number in range(1, total + 1):
+        pagination = {
+            "number": number,
+            "total": total,
+            "previous": page_url(number - 1) if number > 1 else None,
+            "next": page_url(number + 1) if number < total else None,
+            "urls": [page_url(n) for n in range(1, total + 1)],
+        }
+        cases = site.cases[(number - 1) * per_page : number * per_page]
+        yield Route(page_url(number), "list.html", {"cases": cases, "pagination": pagination})
+
+
+def taxonomy_pages(site: Site) -> Iterator[Route]:
+    for taxonomy in site.taxonomies:
+        yield Route(taxonomy.url, "terms.html", {"taxonomy": taxonomy})
+        for listing in taxonomy.listings:
+            yield Route(listing.term.url, "term.html", {"taxonomy": taxonomy, "listing": listing})
+
+
+def content_pages(site: Site) -> Iterator[Route]:
+    for page in site.pages:
+        yield Route(page.url, "page.html", {"page": page})
+
+
+def not_found(site: Site) -> Iterator[Route]:
+    yield Route("/404.html", "404.html", {})
+
+
+# Every producer of routes, in output order; a new output kind is one more entry.
+PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
+    home,
+    case_pages,
+    case_list,
+    taxonomy_pages,
+    content_pages,
+    not_found,
+]
+
+
+def site_routes(site: Site) -> list[Route]:
+    return [route for produce in PRODUCERS for route in produce(site)]
