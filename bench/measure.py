@@ -129,9 +129,14 @@ def run_measured(
             start = time.perf_counter()
             try:
                 proc = subprocess.Popen(
-                    full, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True,
-                )  # fmt: skip
+                    full,
+                    cwd=cwd,
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             except OSError as exc:
                 return Measurement(127, 0.0, 0.0, 0.0, False, f"cannot start {cmd[0]}: {exc}")
             sampler = TreeSampler(proc.pid)

