@@ -230,7 +230,7 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
         problem = url_pattern_problem(pattern, needs_slug="{slug}" in str(f.default))
         if problem:
             errors.add(CONFIG_FILE, line("urls", f.name), f"urls.{f.name}", problem)
-            bad_urls[f.name] = f.default
+            bad_urls[f.name] = str(f.default)
     for f in dataclasses.fields(PathsSection):
         value = getattr(config.paths, f.name)
         if not value or Path(value).is_absolute() or ".." in Path(value).parts:
@@ -241,7 +241,7 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
                 "must be a folder inside the site, without '..'",
             )
             config = dataclasses.replace(
-                config, paths=dataclasses.replace(config.paths, **{f.name: f.default})
+                config, paths=dataclasses.replace(config.paths, **{f.name: str(f.default)})
             )
     return dataclasses.replace(config, urls=dataclasses.replace(config.urls, **bad_urls))
 
