@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitegen.config import Config, load_config
+from sitegen.cache import BuildCache
+from sitegen.config import Config
 from sitegen.errors import ErrorList
-from sitegen.load import StaticFile, load_sources, load_static
-from sitegen.markup import MarkdownRenderer
-from sitegen.model import BuildOptions, Site, build_site
-from sitegen.parse import parse_source
-from sitegen.render import Progress, RenderedFile, render_site
+from sitegen.inputs import Inputs, inputs_digest, load_inputs, templates_digest
+from sitegen.load import StaticFile
+from sitegen.manifest import write_tracked
+from sitegen.model import Site, build_site
+from sitegen.options import BuildOptions, build_date, default_options
+from sitegen.render import Progress, RenderedFile
+from sitegen.steps import parse_sources, render_site
 from sitegen.write import WriteReport, write_output
 
 
@@ -24,17 +25,27 @@ class BuildResult:
     report: WriteReport | None = None
 
 
-def build_files(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
-    """Build the site in memory. Raises BuildError with every error found."""
-    errors = ErrorList()
-    config = load_config(root, errors)
-    sources = load_sources(config, errors)
-    static = load_static(config, errors)
-    renderer = MarkdownRenderer()
-    docs = [doc for source in sources if (doc := parse_source(source, renderer, errors))]
-    site = build_site(docs, config, options, asset_urls(static), errors)
+def build_files(
+    root: Path,
+    options: BuildOptions,
+    progress: Progress | None = None,
+    cache: BuildCache | None = None,
+    jobs: int = 1,
+    inputs: Inputs | None = None,
+) -> BuildResult:
+    """Build the site in memory. Raises BuildError with every error found.
+
+    `cache` memoizes parsing and rendering across builds (BuildCache.for_site(root) on disk,
+    BuildCache.in_memory() for a server); `jobs` processes share the work of a cold build.
+    """
+    inputs = inputs or load_inputs(root)
+    config, errors = inputs.config, ErrorList()
+    errors.extend(inputs.errors.errors)
+    docs = parse_sources(inputs.sources, config, errors, cache, jobs)
+    site = build_site(docs, config, options, asset_urls(inputs.static), errors)
     errors.raise_if_any()
-    files = render_site(site, static, errors, progress)
+    theme = templates_digest(inputs)
+    files = render_site(site, inputs.static, errors, progress, cache, jobs, theme)
     errors.raise_if_any()
     return BuildResult(site, files)
 
@@ -44,10 +55,18 @@ def build(
     options: BuildOptions,
     out: Path | None = None,
     progress: Progress | None = None,
+    cache: BuildCache | None = None,
+    jobs: int = 1,
+    inputs: Inputs | None = None,
 ) -> BuildResult:
     """Build the site and swap it into the output folder; on any error output/ is untouched."""
-    result = build_files(root, options, progress)
-    report = write_output(result.files, out or result.site.config.path("output"))
+    inputs = inputs or load_inputs(root)
+    result = build_files(root, options, progress, cache, jobs, inputs)
+    target = (out or result.site.config.path("output")).absolute()
+    if cache is None:
+        report = write_output(result.files, target)
+    else:
+        report = write_tracked(result.files, target, cache, inputs_digest(inputs, options, target))
     return BuildResult(result.site, result.files, report)
 
 
@@ -58,16 +77,12 @@ def asset_urls(static: list[StaticFile]) -> dict[str, str]:
     }
 
 
-def build_date() -> dt.date:
-    """Today, or the day of SOURCE_DATE_EPOCH for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
-    return dt.date.today()
-
-
-def default_options(drafts: bool = False, future: bool = False) -> BuildOptions:
-    return BuildOptions(drafts=drafts, future=future, today=build_date())
-
-
-__all__ = ["BuildResult", "Config", "build", "build_files", "default_options"]
+__all__ = [
+    "BuildCache",
+    "BuildResult",
+    "Config",
+    "build",
+    "build_date",
+    "build_files",
+    "default_options",
+]

@@ -9,9 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.build import build, default_options
+from sitegen.cache import BuildCache
 from sitegen.config import CONFIG_FILE
 from sitegen.errors import BuildError
+from sitegen.inputs import load_inputs
+from sitegen.manifest import up_to_date
+from sitegen.options import default_options
+from sitegen.parallel import default_jobs
 from sitegen.write import OutputError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -87,15 +91,57 @@ def _add_build(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="output folder; default: paths.output from sitegen.toml (output/)",
     )
+    add_speed_arguments(parser)
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        default=default_jobs(),
+        help="processes for parsing and rendering; default: the number of cores; 1: serial",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="a clean build: neither read nor update the build cache (.sitegen-cache/)",
+    )
 
 
 def run_build(args: argparse.Namespace) -> int:
     root = site_root(args)
     started = time.monotonic()
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     options = default_options(drafts=args.drafts, future=args.future)
-    out = Path(args.out).absolute() if args.out else None
+    cache = None if args.no_cache else BuildCache.for_site(root)
+    inputs = load_inputs(root)
+    target = Path(args.out).absolute() if args.out else inputs.config.path("output").absolute()
+    record = up_to_date(inputs, options, target, cache) if cache else None
+    if record is not None:  # nothing to do: not even the Markdown or template code is loaded
+        if args.verbose:
+            for path in sorted(record.files):
+                print(path)
+        if not args.quiet:
+            print(
+                f"Up to date: {len(record.files)} files in {target} "
+                f"({time.monotonic() - started:.2f} s)"
+            )
+        return EXIT_OK
+    from sitegen.build import build
+
     try:
-        result = build(root, options, out, progress=ProgressLine(not args.quiet))
+        result = build(
+            root,
+            options,
+            target,
+            progress=ProgressLine(not args.quiet),
+            cache=cache,
+            jobs=args.jobs,
+            inputs=inputs,
+        )
     except BuildError as error:
         print_errors(error)
         return EXIT_ERRORS
@@ -108,7 +154,6 @@ def run_build(args: argparse.Namespace) -> int:
         for item in result.files:
             print(item.path)
     if not args.quiet:
-        target = out or result.site.config.path("output")
         print(
             f"Built {len(result.files)} files into {target} "
             f"({report.written} written, {report.unchanged} unchanged, {report.removed} removed) "

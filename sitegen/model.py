@@ -13,6 +13,7 @@ from sitegen import fields
 from sitegen.config import Config
 from sitegen.errors import ErrorList
 from sitegen.markup import Heading, is_unsafe_url, replace_placeholders
+from sitegen.options import BuildOptions as BuildOptions
 from sitegen.parse import ParsedDoc
 from sitegen.slugs import slugify
 
@@ -85,13 +86,6 @@ class Taxonomy:
     singular: str  # "Emne"
     url: str
     listings: tuple[TermListing, ...]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    drafts: bool = False
-    future: bool = False
-    today: dt.date = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)

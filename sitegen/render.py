@@ -1,4 +1,7 @@
-"""Render: routes through Jinja2 into output files (bytes), collecting template errors."""
+"""Render: one route through Jinja2 into an output file (bytes), collecting template errors.
+
+steps.render_site renders every route of a site, memoized and in parallel.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ from dataclasses import dataclass
 import jinja2
 
 from sitegen.errors import ErrorList
-from sitegen.load import StaticFile
 from sitegen.model import Site
-from sitegen.routes import Route, output_path, site_routes
-from sitegen.templating import make_environment, template_error
+from sitegen.routes import Route, output_path
+from sitegen.templating import template_error
 
 Progress = Callable[[int, int], None]
 
@@ -24,29 +26,10 @@ class RenderedFile:
     data: bytes
 
 
-def render_site(
-    site: Site,
-    static: list[StaticFile],
-    errors: ErrorList,
-    progress: Progress | None = None,
-) -> list[RenderedFile]:
-    """Every file of the site, in a stable order; duplicates of a path are errors."""
-    env = make_environment(site.config)
-    env.globals.update(site=site, config=site.config)
-    routes = site_routes(site)
-    files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
-    for done, route in enumerate(routes, start=1):
-        rendered = _render(env, route, site, errors)
-        if rendered is not None:
-            files[rendered.path] = rendered
-        if progress:
-            progress(done, len(routes))
-    return [files[path] for path in sorted(files)]
-
-
-def _render(
+def render_route(
     env: jinja2.Environment, route: Route, site: Site, errors: ErrorList
 ) -> RenderedFile | None:
+    """The file of one route, or None (with the error collected) when its template fails."""
     try:
         template = env.get_template(route.template)
         text = template.render(route.context, current_url=route.dest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from pathlib import Path
 from types import TracebackType
 
@@ -15,6 +16,7 @@ from sitegen.config import Config
 from sitegen.errors import SiteError
 
 
+@functools.lru_cache(maxsize=4096)  # Babel takes ~50 µs a call; listings repeat the same dates
 def danish_date(value: dt.date, style: str = "long") -> str:
     """'14. maj 2013' (long) or '14.05.2013' (short), through Babel's Danish locale."""
     pattern = "d. MMMM y" if style == "long" else "dd.MM.y"

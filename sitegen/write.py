@@ -17,8 +17,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from sitegen.render import RenderedFile
+if TYPE_CHECKING:  # render imports Jinja2, which a no-change rebuild never needs
+    from sitegen.render import RenderedFile
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -111,10 +113,13 @@ def _clean_leftovers(out: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_output(files: Iterable[RenderedFile], out: Path) -> WriteReport:
-    """Replace `out` with exactly `files`, atomically. Raises OutputError on failure."""
+def write_output(files: Iterable[RenderedFile], out: Path, lock: bool = True) -> WriteReport:
+    """Replace `out` with exactly `files`, atomically. Raises OutputError on failure.
+
+    `lock=False` is for a caller that already holds `output_lock(out)`.
+    """
     out = out.absolute()
-    with output_lock(out):
+    with output_lock(out) if lock else contextlib.nullcontext():
         _clean_leftovers(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
         try:

@@ -1,0 +1,64 @@
+"""Everything a build reads, loaded once, and its digest for the no-change fast path.
+
+Importing this module must stay cheap: it is all a no-change rebuild runs, so it never
+pulls in the Markdown or template machinery.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sitegen.config import Config, load_config
+from sitegen.digest import Fingerprints, code_version, digest_files, hasher
+from sitegen.errors import ErrorList
+from sitegen.load import SourceFile, StaticFile, load_sources, load_static
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The configuration, content, static files and templates of a site as read from disk."""
+
+    config: Config
+    sources: list[SourceFile]
+    static: list[StaticFile]
+    templates: tuple[tuple[str, bytes], ...]  # every file under templates/, by relative path
+    errors: ErrorList
+
+
+def load_inputs(root: Path) -> Inputs:
+    errors = ErrorList()
+    config = load_config(root, errors)
+    sources = load_sources(config, errors)
+    static = load_static(config, errors)
+    return Inputs(config, sources, static, read_templates(config.path("templates")), errors)
+
+
+def read_templates(folder: Path) -> tuple[tuple[str, bytes], ...]:
+    """Every file of the theme, in a stable order (editor litter included: it is harmless)."""
+    found: list[tuple[str, bytes]] = []
+    for directory, subdirs, names in os.walk(folder):
+        subdirs.sort()
+        for name in sorted(names):
+            path = Path(directory, name)
+            try:
+                found.append((path.relative_to(folder).as_posix(), path.read_bytes()))
+            except OSError:
+                continue
+    return tuple(found)
+
+
+def templates_digest(inputs: Inputs) -> bytes:
+    return digest_files(inputs.templates)
+
+
+def inputs_digest(inputs: Inputs, options: object, out: Path) -> bytes:
+    """One digest of everything that decides the output: same digest, same site."""
+    h = hasher()
+    h.update(code_version().encode())
+    h.update(Fingerprints().of((inputs.config, options, str(out))))
+    h.update(templates_digest(inputs))
+    h.update(digest_files((f"{s.kind}:{s.path}", s.data) for s in inputs.sources))
+    h.update(digest_files((f"{s.source}>{s.dest}", s.data) for s in inputs.static))
+    return bytes(h.digest())

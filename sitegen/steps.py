@@ -1,0 +1,165 @@
+"""Parse and render, memoized by the digest of their inputs and spread over the cores.
+
+A parsed document is keyed by its bytes, its path and kind, and the Markdown settings; a
+rendered page by everything its template can read: the template files, the globals the
+templates use (config, site, helper functions with what they close over), the route's
+destination, template and context. `code_version()` is part of every key through the cache
+folder, so changed code never reuses an old result. Nothing here lists dependencies by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from sitegen.cache import BuildCache
+from sitegen.config import Config
+from sitegen.digest import Fingerprints, digest_bytes
+from sitegen.errors import ErrorList, SiteError
+from sitegen.load import SourceFile, StaticFile
+from sitegen.markup import MarkdownRenderer
+from sitegen.model import Site
+from sitegen.parallel import map_items
+from sitegen.parse import ParsedDoc, parse_source
+from sitegen.render import Progress, RenderedFile, render_route
+from sitegen.routes import Route, output_path, site_routes
+from sitegen.templating import make_environment
+
+_renderer: MarkdownRenderer | None = None
+
+
+def markdown_renderer() -> MarkdownRenderer:
+    """The process's one Markdown instance (forked workers inherit it)."""
+    global _renderer
+    if _renderer is None:
+        _renderer = MarkdownRenderer()
+    return _renderer
+
+
+def parse_sources(
+    sources: list[SourceFile],
+    config: Config,
+    errors: ErrorList,
+    cache: BuildCache | None = None,
+    jobs: int = 1,
+) -> list[ParsedDoc]:
+    """Every source parsed, in order; sources with errors are left out (errors collected)."""
+    settings = Fingerprints().of(config.markdown)
+    keys = [
+        digest_bytes(b"parse", settings, s.path.encode(), s.kind.encode(), s.data) for s in sources
+    ]
+    parts: list[tuple[Any, ...] | None] = [
+        cache.get("parse", key) if cache else None for key in keys
+    ]
+    missing = [index for index, found in enumerate(parts) if found is None]
+
+    def parse(number: int) -> tuple[tuple[Any, ...] | None, list[SiteError]]:
+        local = ErrorList()
+        doc = parse_source(sources[missing[number]], markdown_renderer(), local)
+        return (_doc_parts(doc) if doc else None, local.errors)
+
+    if missing:
+        markdown_renderer()  # made once here, before any fork
+    for number, (doc_parts, found) in enumerate(map_items(parse, len(missing), jobs)):
+        errors.extend(found)
+        index = missing[number]
+        parts[index] = doc_parts
+        if cache and doc_parts is not None:
+            cache.put("parse", keys[index], doc_parts)
+    pairs = zip(sources, parts, strict=True)
+    return [ParsedDoc(source, *found) for source, found in pairs if found]
+
+
+def _doc_parts(doc: ParsedDoc) -> tuple[Any, ...]:
+    """A parsed document without its source bytes (the key already stands for them)."""
+    return tuple(getattr(doc, item.name) for item in dataclasses.fields(doc)[1:])
+
+
+def render_site(
+    site: Site,
+    static: list[StaticFile],
+    errors: ErrorList,
+    progress: Progress | None = None,
+    cache: BuildCache | None = None,
+    jobs: int = 1,
+    templates: bytes = b"",
+) -> list[RenderedFile]:
+    """Every file of the site in a stable order; `templates` is the digest of the theme."""
+    env = make_environment(site.config)
+    env.globals.update(site=site, config=site.config)
+    routes = site_routes(site)
+    keys = _route_keys(env, routes, templates, cache) if cache else [None] * len(routes)
+    pages: list[RenderedFile | None] = [None] * len(routes)
+    missing: list[int] = []
+    for index, key in enumerate(keys):
+        data = cache.get("render", key) if cache and key else None
+        if isinstance(data, bytes):
+            pages[index] = RenderedFile(_path_of(routes[index]), data)
+        else:
+            missing.append(index)
+
+    def render(number: int) -> tuple[RenderedFile | None, list[SiteError]]:
+        local = ErrorList()
+        return render_route(env, routes[missing[number]], site, local), local.errors
+
+    for name in sorted({routes[index].template for index in missing}):
+        try:  # compiled once here, before any fork
+            env.get_template(name)
+        except Exception:  # reported where the page is rendered
+            continue
+    for number, (page, found) in enumerate(map_items(render, len(missing), jobs)):
+        errors.extend(found)
+        index = missing[number]
+        pages[index] = page
+        key = keys[index]
+        if cache and key and page is not None:
+            cache.put("render", key, page.data)
+        if progress:
+            progress(number + 1, len(missing))
+    files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
+    files.update((page.path, page) for page in pages if page is not None)
+    return [files[path] for path in sorted(files)]
+
+
+def _path_of(route: Route) -> str:
+    return output_path(route.dest)
+
+
+def _route_keys(
+    env: jinja2.Environment, routes: list[Route], templates: bytes, cache: BuildCache
+) -> list[Any]:
+    """The memo key of each route, or None where its context cannot be fingerprinted."""
+    prints = Fingerprints()
+    used = cache.get("globals", templates)
+    if not isinstance(used, set):
+        used = _template_globals(env)
+        cache.put("globals", templates, used)
+    try:
+        shared = prints.of({name: env.globals[name] for name in sorted(used)})
+    except TypeError:
+        return [None] * len(routes)
+    keys: list[Any] = []
+    for route in routes:
+        try:
+            context = prints.of((route.dest, route.template, route.context, route.finish))
+        except TypeError:
+            keys.append(None)
+            continue
+        keys.append(digest_bytes(b"render", templates, shared, context))
+    return keys
+
+
+def _template_globals(env: jinja2.Environment) -> set[str]:
+    """Names of globals any template of the theme refers to (all of them if one won't parse)."""
+    assert env.loader is not None
+    used: set[str] = set()
+    for name in env.list_templates(filter_func=lambda n: not n.startswith("static/")):
+        try:
+            source = env.loader.get_source(env, name)[0]
+            used |= meta.find_undeclared_variables(env.parse(source))
+        except Exception:  # a broken template is reported when rendered; assume it reads all
+            return set(env.globals)
+    return used & set(env.globals)
