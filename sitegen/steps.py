@@ -155,11 +155,13 @@ def _route_keys(
 def _template_globals(env: jinja2.Environment) -> set[str]:
     """Names of globals any template of the theme refers to (all of them if one won't parse)."""
     assert env.loader is not None
+    probe = env.overlay()
+    probe.globals = {}  # Jinja counts a name as declared when it is a global
     used: set[str] = set()
     for name in env.list_templates(filter_func=lambda n: not n.startswith("static/")):
         try:
             source = env.loader.get_source(env, name)[0]
-            used |= meta.find_undeclared_variables(env.parse(source))
+            used |= meta.find_undeclared_variables(probe.parse(source))
         except Exception:  # a broken template is reported when rendered; assume it reads all
             return set(env.globals)
     return used & set(env.globals)

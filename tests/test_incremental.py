@@ -1,0 +1,248 @@
+"""Incremental builds: the cache reuses only what is still valid, and never shows it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen import steps
+from sitegen.build import build, default_options
+from sitegen.cache import CACHE_DIR, BuildCache
+from sitegen.parallel import map_items
+from tests.conftest import CASE, REPO, read_tree
+
+MakeSite = Callable[[dict[str, str]], Path]
+
+
+def case_text(number: int, tag: str = "samskabelse", body: str = "") -> str:
+    """A case with a link to the case before it, so pages depend on each other."""
+    text = CASE.format(title=f"Case nummer {number} på Ærø").replace(
+        "tags: [samskabelse]", f"tags: [{tag}]"
+    )
+    link = f"\nSe også [den forrige](case-{number - 1}.md).\n" if number > 1 else "\n"
+    return text.replace("2020-03-01", f"2020-03-{number % 28 + 1:02d}") + link + body
+
+
+def small_site(new_site: MakeSite, count: int = 6) -> Path:
+    return new_site({f"content/cases/case-{n}.md": case_text(n) for n in range(1, count + 1)})
+
+
+def clean_build(root: Path, out: Path) -> dict[str, bytes]:
+    build(root, default_options(), out)
+    return read_tree(out)
+
+
+def cached_build(root: Path, out: Path, jobs: int = 1) -> dict[str, bytes]:
+    build(root, default_options(), out, cache=BuildCache.for_site(root), jobs=jobs)
+    return read_tree(out)
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    parsed: list[str] = []
+    real = steps.parse_source
+
+    def counting(source, renderer, errors):  # type: ignore[no-untyped-def]
+        parsed.append(source.path)
+        return real(source, renderer, errors)
+
+    monkeypatch.setattr(steps, "parse_source", counting)
+    return parsed
+
+
+def inodes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+
+
+def test_one_edit_reparses_one_file_and_rewrites_only_changed_files(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    parsed = count_parses(monkeypatch)
+    before = cached_build(root, out)
+    assert len(parsed) == 6
+    before_inodes = inodes(out)
+
+    parsed.clear()
+    edited = root / "content/cases/case-3.md"
+    edited.write_text(edited.read_text().replace("Brødtekst.", "Ny brødtekst."))
+    result = build(root, default_options(), out, cache=BuildCache.for_site(root))
+    after = read_tree(out)
+
+    assert parsed == ["content/cases/case-3.md"]
+    changed = {path for path in after if after[path] != before.get(path)}
+    assert changed == {"cases/case-nummer-3-paa-aeroe/index.html"}
+    assert result.report is not None
+    assert (result.report.written, result.report.removed) == (1, 0)
+    after_inodes = inodes(out)
+    for path in after:
+        assert (after_inodes[path] == before_inodes[path]) == (path not in changed), path
+    assert after == clean_build(root, tmp_path / "clean")
+
+
+def test_no_change_rebuild_parses_and_writes_nothing(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    before = inodes(out)
+    parsed = count_parses(monkeypatch)
+    result = build(root, default_options(), out, cache=BuildCache.for_site(root))
+    assert parsed == []
+    assert result.report is not None and result.report.written == 0
+    assert inodes(out) == before
+
+
+def test_added_removed_and_renamed_cases(new_site: MakeSite, tmp_path: Path) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    cases = root / "content/cases"
+    (cases / "case-7.md").write_text(case_text(7, tag="borgerbudget"))
+    assert cached_build(root, out) == clean_build(root, tmp_path / "c1")
+    (cases / "case-7.md").unlink()
+    (cases / "case-6.md").rename(cases / "case-60.md")
+    result = cached_build(root, out)
+    assert "emner/borgerbudget/index.html" not in result
+    assert result == clean_build(root, tmp_path / "c2")
+    # a third and fourth build bring the spare tree up to date in place
+    (cases / "case-5.md").write_text(case_text(5, body="Mere tekst."))
+    assert cached_build(root, out) == clean_build(root, tmp_path / "c3")
+    (cases / "case-60.md").unlink()
+    assert cached_build(root, out) == clean_build(root, tmp_path / "c4")
+
+
+def test_template_and_config_edits_reach_every_page(new_site: MakeSite, tmp_path: Path) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    base = root / "templates/base.html"
+    base.write_text(base.read_text().replace("<main", "<!-- ny skabelon -->\n<main"))
+    result = cached_build(root, out)
+    assert all(b"ny skabelon" in data for path, data in result.items() if path.endswith(".html"))
+    (root / "sitegen.toml").write_text('[site]\ntitle = "Borgerdialog i Ærø"\n')
+    result = cached_build(root, out)
+    assert result == clean_build(root, tmp_path / "clean")
+    assert b"Borgerdialog i \xc3\x86r\xc3\xb8" in result["index.html"]
+
+
+def test_tampered_output_is_repaired(new_site: MakeSite, tmp_path: Path) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    expected = cached_build(root, out)
+    (out / "index.html").write_bytes(b"changed by hand")
+    assert cached_build(root, out) == expected
+    (out / "stray.html").write_bytes(b"not part of the site")
+    assert cached_build(root, out) == expected
+    (out / "404.html").unlink()
+    assert cached_build(root, out) == expected
+
+
+def test_cache_can_be_deleted_any_time(new_site: MakeSite, tmp_path: Path) -> None:
+    import shutil
+
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    shutil.rmtree(root / CACHE_DIR)
+    (root / "content/cases/case-2.md").write_text(case_text(2, tag="lokaldemokrati"))
+    assert cached_build(root, out) == clean_build(root, tmp_path / "clean")
+
+
+def test_corrupt_cache_files_are_ignored(new_site: MakeSite, tmp_path: Path) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    damaged = 0
+    for path in (root / CACHE_DIR).rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"\x80\x05not a pickle" if damaged % 2 else b"")
+            damaged += 1
+    assert damaged > 10
+    (root / "content/cases/case-1.md").write_text(case_text(1, body="Rettet."))
+    assert cached_build(root, out) == clean_build(root, tmp_path / "clean")
+
+
+def test_another_version_never_reads_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = BuildCache(tmp_path / "cache")
+    old.put("parse", b"key", ("stale",))
+    assert BuildCache(tmp_path / "cache").get("parse", b"key") == ("stale",)
+    monkeypatch.setattr("sitegen.cache.code_version", lambda: "another-version-of-sitegen")
+    assert BuildCache(tmp_path / "cache").get("parse", b"key") is None
+
+
+def test_parallel_workers_are_real_processes() -> None:
+    pids = map_items(lambda _: (time.sleep(0.002), os.getpid())[1], 200, 2)
+    if _threads_running():  # forking a threaded process is unsafe: map_items runs serially
+        assert set(pids) == {os.getpid()}
+    else:
+        assert os.getpid() not in pids and len(set(pids)) == 2
+
+
+def _threads_running() -> bool:
+    import threading
+
+    return threading.active_count() > 1
+
+
+def _sitegen(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "sitegen", "build", "--site", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+
+
+def test_parallel_build_is_byte_identical_to_serial(new_site: MakeSite, tmp_path: Path) -> None:
+    root = small_site(new_site, count=90)
+    _sitegen(root, "--no-cache", "--jobs", "1", "--out", str(tmp_path / "serial"))
+    _sitegen(root, "--no-cache", "--jobs", "2", "--out", str(tmp_path / "parallel"))
+    _sitegen(root, "--jobs", "2", "--out", str(tmp_path / "cached"))
+    serial = read_tree(tmp_path / "serial")
+    assert len(serial) > 90
+    assert read_tree(tmp_path / "parallel") == serial
+    assert read_tree(tmp_path / "cached") == serial
+
+
+def test_no_cache_leaves_no_cache_folder(new_site: MakeSite, tmp_path: Path) -> None:
+    root = small_site(new_site)
+    _sitegen(root, "--no-cache", "--out", str(tmp_path / "out"))
+    assert not (root / CACHE_DIR).exists()
+
+
+def test_no_change_rebuild_does_not_load_markdown_or_templates(
+    new_site: MakeSite, tmp_path: Path
+) -> None:
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    _sitegen(root, "--out", str(out))
+    probe = (
+        "import sys\n"
+        "from sitegen.cli import main\n"
+        f"code = main(['build', '--site', {str(root)!r}, '--out', {str(out)!r}])\n"
+        "heavy = sorted({'markdown', 'jinja2', 'babel', 'yaml'} & set(sys.modules))\n"
+        "print('heavy:', heavy, 'exit:', code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert "Up to date: " in done.stdout
+    assert "heavy: [] exit: 0" in done.stdout
+    (root / "content/cases/case-1.md").write_text(case_text(1, body="Ændret."))
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert "1 written" in done.stdout and "'markdown'" in done.stdout
