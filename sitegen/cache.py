@@ -13,6 +13,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,20 @@ _KEEP_VERSIONS = 2  # folders of other versions kept; older ones are removed
 
 
 class BuildCache:
-    """Memoized step results: `namespace/key -> value`, in memory and (optionally) on disk."""
+    """Memoized step results: `namespace -> {key: value}`, in memory and (optionally) on disk.
+
+    Each namespace is one pack file, read once when first used and rewritten by `keep()`
+    with exactly the entries the build used: one read and one write per build instead of one
+    per page, and the cache never grows beyond the current site.
+    """
 
     def __init__(self, folder: Path | None) -> None:
         self.root = folder
         self.folder = folder / f"v{FORMAT}-{code_version()[:16]}" if folder else None
-        self._memory: dict[tuple[str, bytes], Any] = {}
+        self._packs: dict[str, dict[bytes, Any]] = {}
+        self._dirty: set[str] = set()
+        self._delta: dict[str, set[bytes]] = {}  # keys stored in the delta file (or to be)
+        self._records: dict[str, Any] = {}
         self._pruned = False
 
     @classmethod
@@ -41,46 +50,68 @@ class BuildCache:
         """A cache that lives as long as the object: for a server rebuilding in one process."""
         return cls(None)
 
+    def _pack(self, namespace: str) -> dict[bytes, Any]:
+        pack = self._packs.get(namespace)
+        if pack is None:
+            pack = {}
+            self._delta[namespace] = set()
+            if self.folder is not None:
+                for suffix in ("pack", "delta"):
+                    found = self._read(self.folder / f"{namespace}.{suffix}")
+                    if isinstance(found, dict):
+                        pack.update(found)
+                        if suffix == "delta":
+                            self._delta[namespace] = set(found)
+            self._packs[namespace] = pack
+        return pack
+
     def get(self, namespace: str, key: bytes) -> Any | None:
-        """The stored value, or None when it is missing or cannot be read."""
-        found = self._memory.get((namespace, key))
-        if found is not None or self.folder is None:
-            return found
-        value = self._read(self._path(namespace, key))
-        if value is not None:
-            self._memory[(namespace, key)] = value
-        return value
+        """The stored value, or None when it is missing or could not be read."""
+        return self._pack(namespace).get(key)
 
     def put(self, namespace: str, key: bytes, value: Any) -> None:
-        self._memory[(namespace, key)] = value
-        if self.folder is not None:
-            self._write(self._path(namespace, key), value)
+        self._pack(namespace)[key] = value
+        self._delta.setdefault(namespace, set()).add(key)
+        self._dirty.add(namespace)
 
-    def forget(self, namespace: str, keep: set[bytes]) -> None:
-        """Drop in-memory entries of `namespace` not in `keep`, so a long session stays small."""
-        for entry in [e for e in self._memory if e[0] == namespace and e[1] not in keep]:
-            del self._memory[entry]
+    def keep(self, namespace: str, keys: Iterable[bytes]) -> None:
+        """Keep only the entries of `keys` and store the namespace if anything changed.
+
+        A few new entries go to a small delta file beside the pack, so that one edited case
+        does not rewrite the whole pack; the pack is rewritten once the delta has grown.
+        """
+        pack = self._pack(namespace)
+        live = {key: pack[key] for key in keys if key in pack}
+        self._packs[namespace] = live
+        if self.folder is None or namespace not in self._dirty:
+            return
+        self._dirty.discard(namespace)
+        delta = {key: live[key] for key in self._delta.get(namespace, set()) if key in live}
+        base = self.folder / f"{namespace}.pack"
+        if len(delta) * 8 <= len(live) and base.exists():
+            self._write(self.folder / f"{namespace}.delta", delta)
+            self._delta[namespace] = set(delta)
+            return
+        self._write(base, live)
+        with contextlib.suppress(OSError):
+            (self.folder / f"{namespace}.delta").unlink()
+        self._delta[namespace] = set()
 
     def load_record(self, name: str) -> Any | None:
         """A named record (such as the output manifest); None when missing or damaged."""
         if self.folder is None:
-            return self._memory.get(("record", name.encode()))
+            return self._records.get(name)
         return self._read(self.folder / "records" / name)
 
     def save_record(self, name: str, value: Any) -> None:
         if self.folder is None:
-            self._memory[("record", name.encode())] = value
+            self._records[name] = value
             return
         self._write(self.folder / "records" / name, value)
 
     def spare_folder(self, name: str) -> Path | None:
         """A folder inside the cache for a spare copy of an output tree (see write.py)."""
         return self.root / f"spare-{name}" if self.root else None
-
-    def _path(self, namespace: str, key: bytes) -> Path:
-        assert self.folder is not None
-        hexkey = key.hex()
-        return self.folder / namespace / hexkey[:2] / hexkey[2:]
 
     @staticmethod
     def _read(path: Path) -> Any | None:
@@ -89,7 +120,7 @@ class BuildCache:
                 return pickle.load(handle)
         except FileNotFoundError:
             return None
-        except Exception:  # a damaged entry is a miss; it is rewritten by this build
+        except Exception:  # a damaged file is a miss; it is rewritten by this build
             with contextlib.suppress(OSError):
                 path.unlink()
             return None

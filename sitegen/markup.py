@@ -20,7 +20,8 @@ from sitegen.slugs import unique_slug
 from sitegen.typography import DanishTypography
 
 PLACEHOLDER = "sitegen:"
-_PLACEHOLDER_RE = re.compile(r'(href|src)="sitegen:([^"#]*)((?:#[^"]*)?)"')
+# Starts with a literal, so the regex engine scans for it quickly (this runs over every body).
+_PLACEHOLDER_RE = re.compile(r'="sitegen:([^"#]*)((?:#[^"]*)?)"')
 _STASH = re.compile("\x02[^\x03]*\x03")
 _BAD_SCHEMES = ("javascript", "data", "vbscript", "file")
 
@@ -150,7 +151,12 @@ def replace_placeholders(html: str, url_of: dict[str, str]) -> str:
     """Swap `sitegen:<path>` placeholders for the URLs in `url_of` (path -> URL)."""
 
     def swap(match: re.Match[str]) -> str:
-        url = url_of.get(match.group(2), match.group(2))
-        return f'{match.group(1)}="{url}{match.group(3)}"'
+        before = html[max(0, match.start() - 4) : match.start()]
+        if not (before == "href" or before.endswith("src")):
+            return match.group(0)
+        url = url_of.get(match.group(1), match.group(1))
+        return f'="{url}{match.group(2)}"'
 
+    if PLACEHOLDER not in html:
+        return html
     return _PLACEHOLDER_RE.sub(swap, html)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 Result = TypeVar("Result")
 
 # Fewer items than this per worker are not worth a fork.
-MIN_ITEMS_PER_JOB = 40
+MIN_ITEMS_PER_JOB = 16
 
 _work: Callable[[int], Any] | None = None
 

@@ -69,6 +69,8 @@ def parse_sources(
         parts[index] = doc_parts
         if cache and doc_parts is not None:
             cache.put("parse", keys[index], doc_parts)
+    if cache:
+        cache.keep("parse", keys)
     pairs = zip(sources, parts, strict=True)
     return [ParsedDoc(source, *found) for source, found in pairs if found]
 
@@ -119,6 +121,8 @@ def render_site(
             cache.put("render", key, page.data)
         if progress:
             progress(number + 1, len(missing))
+    if cache:
+        cache.keep("render", [key for key in keys if key])
     files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
     files.update((page.path, page) for page in pages if page is not None)
     return [files[path] for path in sorted(files)]
@@ -137,6 +141,7 @@ def _route_keys(
     if not isinstance(used, set):
         used = _template_globals(env)
         cache.put("globals", templates, used)
+        cache.keep("globals", [templates])
     try:
         shared = prints.of({name: env.globals[name] for name in sorted(used)})
     except TypeError:

@@ -165,7 +165,7 @@ def test_corrupt_cache_files_are_ignored(new_site: MakeSite, tmp_path: Path) -> 
         if path.is_file():
             path.write_bytes(b"\x80\x05not a pickle" if damaged % 2 else b"")
             damaged += 1
-    assert damaged > 10
+    assert damaged >= 4  # packs of parsed and rendered pages, output records
     (root / "content/cases/case-1.md").write_text(case_text(1, body="Rettet."))
     assert cached_build(root, out) == clean_build(root, tmp_path / "clean")
 
@@ -175,6 +175,7 @@ def test_another_version_never_reads_the_cache(
 ) -> None:
     old = BuildCache(tmp_path / "cache")
     old.put("parse", b"key", ("stale",))
+    old.keep("parse", [b"key"])
     assert BuildCache(tmp_path / "cache").get("parse", b"key") == ("stale",)
     monkeypatch.setattr("sitegen.cache.code_version", lambda: "another-version-of-sitegen")
     assert BuildCache(tmp_path / "cache").get("parse", b"key") is None
