@@ -51,10 +51,29 @@ def case_list(site: Site) -> Iterator[Route]:
             "total": total,
             "previous": page_url(number - 1) if number > 1 else None,
             "next": page_url(number + 1) if number < total else None,
-            "urls": [page_url(n) for n in range(1, total + 1)],
+            "window": page_window(number, total, page_url),
         }
         cases = site.cases[(number - 1) * per_page : number * per_page]
         yield Route(page_url(number), "list.html", {"cases": cases, "pagination": pagination})
+
+
+def page_window(
+    number: int, total: int, page_url: Callable[[int], str], around: int = 2
+) -> list[tuple[int, str] | None]:
+    """The page links a pager shows: first, last and a few around the current; None is a gap.
+
+    Linking every page from every page would make a list of 1,000 pages quadratic to build
+    and useless to read.
+    """
+    shown = sorted(
+        {1, total} | set(range(max(1, number - around), min(total, number + around) + 1))
+    )
+    window: list[tuple[int, str] | None] = []
+    for index, page in enumerate(shown):
+        if index and page - shown[index - 1] > 1:
+            window.append(None)
+        window.append((page, page_url(page)))
+    return window
 
 
 def taxonomy_pages(site: Site) -> Iterator[Route]:

@@ -247,3 +247,30 @@ def test_no_change_rebuild_does_not_load_markdown_or_templates(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert "1 written" in done.stdout and "'markdown'" in done.stdout
+
+
+def test_in_memory_cache_for_a_server_session(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitegen.build import build_files
+
+    root = small_site(new_site)
+    session = BuildCache.in_memory()
+    parsed = count_parses(monkeypatch)
+    first = {f.path: f.data for f in build_files(root, default_options(), cache=session).files}
+    edited = root / "content/cases/case-2.md"
+    edited.write_text(case_text(2, tag="lokaldemokrati"))
+    parsed.clear()
+    second = {f.path: f.data for f in build_files(root, default_options(), cache=session).files}
+    assert parsed == ["content/cases/case-2.md"]
+    assert "emner/lokaldemokrati/index.html" in second and first != second
+    assert second == {f.path: f.data for f in build_files(root, default_options()).files}
+    assert not (root / CACHE_DIR).exists()
+
+
+def test_front_matter_uses_libyaml() -> None:
+    import yaml
+
+    from sitegen import parse
+
+    assert parse._Loader is yaml.CSafeLoader
