@@ -109,6 +109,13 @@ class BuildCache:
             return
         self._write(self.folder / "records" / name, value)
 
+    def templates_folder(self) -> Path:
+        """Where Jinja keeps compiled templates (it checks each against its source)."""
+        assert self.folder is not None
+        folder = self.folder / "templates"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def spare_folder(self, name: str) -> Path | None:
         """A folder inside the cache for a spare copy of an output tree (see write.py)."""
         return self.root / f"spare-{name}" if self.root else None

@@ -64,18 +64,23 @@ def _folders(paths: Iterable[str]) -> set[str]:
 def snapshot(tree: Path, paths: Iterable[str]) -> dict[str, Stat]:
     """The stat of every listed file and of every folder above them."""
     listed = list(paths)
+    base = str(tree)
     stats: dict[str, Stat] = {}
-    for path in sorted(_folders(listed)) + listed:
-        info = os.lstat(tree / path if path else tree)
-        stats[path] = (info.st_size if path in listed else 0, info.st_mtime_ns, info.st_ino)
+    for path in sorted(_folders(listed)):
+        info = os.lstat(f"{base}/{path}" if path else base)
+        stats[path] = (0, info.st_mtime_ns, info.st_ino)
+    for path in listed:
+        info = os.lstat(f"{base}/{path}")
+        stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
     return stats
 
 
 def unchanged_since(tree: Path, stats: dict[str, Stat]) -> bool:
     """True when every recorded file and folder still has its recorded stat."""
+    base = str(tree)
     try:
         for path, (size, mtime, inode) in stats.items():
-            info = os.lstat(tree / path if path else tree)
+            info = os.lstat(f"{base}/{path}" if path else base)
             if info.st_mtime_ns != mtime or info.st_ino != inode:
                 return False
             if size and info.st_size != size:

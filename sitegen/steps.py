@@ -31,6 +31,16 @@ from sitegen.templating import make_environment
 _renderer: MarkdownRenderer | None = None
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's compiled-template cache, where a damaged file is a miss rather than an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:
+            bucket.reset()
+
+
 def markdown_renderer() -> MarkdownRenderer:
     """The process's one Markdown instance (forked workers inherit it)."""
     global _renderer
@@ -92,6 +102,8 @@ def render_site(
     """Every file of the site in a stable order; `templates` is the digest of the theme."""
     env = make_environment(site.config)
     env.globals.update(site=site, config=site.config)
+    if cache and cache.folder:  # compiled templates, checked against their source by Jinja
+        env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
     routes = site_routes(site)
     keys = _route_keys(env, routes, templates, cache) if cache else [None] * len(routes)
     pages: list[RenderedFile | None] = [None] * len(routes)
