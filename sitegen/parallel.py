@@ -9,7 +9,6 @@ process is unsafe), the step runs serially; the output is the same either way.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable
@@ -33,6 +32,8 @@ def _call(index: int) -> Any:
 
 
 def _can_fork() -> bool:
+    import multiprocessing  # not needed (nor its import time) when nothing runs in parallel
+
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
@@ -41,6 +42,8 @@ def map_items(work: Callable[[int], Result], count: int, jobs: int) -> list[Resu
     jobs = min(jobs, count // MIN_ITEMS_PER_JOB)
     if jobs <= 1 or not _can_fork():
         return [work(index) for index in range(count)]
+    import multiprocessing
+
     global _work
     _work = work
     try:

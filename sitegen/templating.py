@@ -33,6 +33,7 @@ def make_environment(config: Config) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # an environment lives for one build: no stat per include
     )
 
     def url(path: str) -> str:
