@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,11 +44,12 @@ def build_files(
     inputs = inputs or load_inputs(root)
     config, errors = inputs.config, ErrorList()
     errors.extend(inputs.errors.errors)
-    docs = parse_sources(inputs.sources, config, errors, cache, jobs)
-    site = build_site(docs, config, options, asset_urls(inputs.static), errors)
-    errors.raise_if_any()
-    theme = templates_digest(inputs)
-    files = render_site(site, inputs.static, errors, progress, cache, jobs, theme)
+    with collector_paused():
+        docs = parse_sources(inputs.sources, config, errors, cache, jobs)
+        site = build_site(docs, config, options, asset_urls(inputs.static), errors)
+        errors.raise_if_any()
+        theme = templates_digest(inputs)
+        files = render_site(site, inputs.static, errors, progress, cache, jobs, theme)
     errors.raise_if_any()
     return BuildResult(site, files)
 
@@ -63,11 +67,29 @@ def build(
     inputs = inputs or load_inputs(root)
     result = build_files(root, options, progress, cache, jobs, inputs)
     target = (out or result.site.config.path("output")).absolute()
-    if cache is None:
-        report = write_output(result.files, target)
-    else:
-        report = write_tracked(result.files, target, cache, inputs_digest(inputs, options, target))
+    with collector_paused():
+        if cache is None:
+            report = write_output(result.files, target)
+        else:
+            digest = inputs_digest(inputs, options, target)
+            report = write_tracked(result.files, target, cache, digest)
     return BuildResult(result.site, result.files, report)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a build makes millions of long-lived objects.
+
+    Every collection would walk all of them again (a third of the model stage at 10,000
+    cases); reference counting still frees the rest, and the collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def asset_urls(static: list[StaticFile]) -> dict[str, str]:
