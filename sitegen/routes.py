@@ -76,11 +76,26 @@ def page_window(
     return window
 
 
+@dataclass(frozen=True)
+class TaxonomyName:
+    """What a term page shows of its taxonomy: not the other terms' listings.
+
+    A page's context is what its cache key covers, so giving a topic page every listing
+    would make it depend on every case of the site.
+    """
+
+    key: str
+    label: str
+    singular: str
+    url: str
+
+
 def taxonomy_pages(site: Site) -> Iterator[Route]:
     for taxonomy in site.taxonomies:
         yield Route(taxonomy.url, "terms.html", {"taxonomy": taxonomy})
+        name = TaxonomyName(taxonomy.key, taxonomy.label, taxonomy.singular, taxonomy.url)
         for listing in taxonomy.listings:
-            yield Route(listing.term.url, "term.html", {"taxonomy": taxonomy, "listing": listing})
+            yield Route(listing.term.url, "term.html", {"taxonomy": name, "listing": listing})
 
 
 def content_pages(site: Site) -> Iterator[Route]:
