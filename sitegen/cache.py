@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sitegen.digest import code_version
+from sitegen.digest import code_version, digest_bytes
 
 CACHE_DIR = ".sitegen-cache"
 FORMAT = 1
@@ -39,6 +39,7 @@ class BuildCache:
         self._dirty: set[str] = set()
         self._delta: dict[str, set[bytes]] = {}  # keys stored in the delta file (or to be)
         self._records: dict[str, Any] = {}
+        self._digests: dict[int, tuple[bytes, bytes]] = {}  # id(bytes) -> (bytes, digest)
         self._pruned = False
 
     @classmethod
@@ -96,6 +97,23 @@ class BuildCache:
         with contextlib.suppress(OSError):
             (self.folder / f"{namespace}.delta").unlink()
         self._delta[namespace] = set()
+
+    def forget_digests(self) -> None:
+        """Start a build afresh (a long-lived session must not keep old pages alive)."""
+        self._digests.clear()
+
+    def remember_digest(self, data: bytes, digest: bytes) -> None:
+        """Note the digest of a bytes object this build holds (a page from the cache)."""
+        self._digests[id(data)] = (data, digest)
+
+    def digest_of(self, data: bytes) -> bytes:
+        """digest_bytes(data), without hashing again a page that came from the cache."""
+        known = self._digests.get(id(data))
+        if known is not None and known[0] is data:
+            return known[1]
+        digest = digest_bytes(data)
+        self._digests[id(data)] = (data, digest)
+        return digest
 
     def load_record(self, name: str) -> Any | None:
         """A named record (such as the output manifest); None when missing or damaged."""

@@ -117,7 +117,7 @@ def write_tracked(
     """Like write_output (atomic swap, unchanged files keep their inode), but cheap to repeat."""
     out = out.absolute()
     name = record_name(out)
-    digests = {item.path: digest_bytes(item.data) for item in files}
+    digests = {item.path: cache.digest_of(item.data) for item in files}
     with output_lock(out):
         record = current_record(cache, out)
         if record is None:

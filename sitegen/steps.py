@@ -105,13 +105,16 @@ def render_site(
     if cache and cache.folder:  # compiled templates, checked against their source by Jinja
         env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
     routes = site_routes(site)
+    if cache:
+        cache.forget_digests()
     keys = _route_keys(env, routes, templates, cache) if cache else [None] * len(routes)
     pages: list[RenderedFile | None] = [None] * len(routes)
     missing: list[int] = []
     for index, key in enumerate(keys):
-        data = cache.get("render", key) if cache and key else None
-        if isinstance(data, bytes):
-            pages[index] = RenderedFile(_path_of(routes[index]), data)
+        found = cache.get("render", key) if cache and key else None
+        if isinstance(found, tuple):  # (bytes, digest of them)
+            cache.remember_digest(*found)  # type: ignore[union-attr]
+            pages[index] = RenderedFile(_path_of(routes[index]), found[0])
         else:
             missing.append(index)
 
@@ -130,7 +133,7 @@ def render_site(
         pages[index] = page
         key = keys[index]
         if cache and key and page is not None:
-            cache.put("render", key, page.data)
+            cache.put("render", key, (page.data, cache.digest_of(page.data)))
         if progress:
             progress(number + 1, len(missing))
     if cache:
