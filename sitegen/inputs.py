@@ -7,7 +7,7 @@ pulls in the Markdown or template machinery.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.config import Config, load_config
@@ -25,6 +25,7 @@ class Inputs:
     static: list[StaticFile]
     templates: tuple[tuple[str, bytes], ...]  # every file under templates/, by relative path
     errors: ErrorList
+    digests: dict[str, bytes] = field(default_factory=dict, compare=False)  # worked out once
 
 
 def load_inputs(root: Path) -> Inputs:
@@ -55,10 +56,14 @@ def templates_digest(inputs: Inputs) -> bytes:
 
 def inputs_digest(inputs: Inputs, options: object, out: Path) -> bytes:
     """One digest of everything that decides the output: same digest, same site."""
-    h = hasher()
-    h.update(code_version().encode())
-    h.update(Fingerprints().of((inputs.config, options, str(out))))
-    h.update(templates_digest(inputs))
-    h.update(digest_files((f"{s.kind}:{s.path}", s.data) for s in inputs.sources))
-    h.update(digest_files((f"{s.source}>{s.dest}", s.data) for s in inputs.static))
-    return bytes(h.digest())
+    memo_key = Fingerprints().of((options, str(out))).hex()
+    known = inputs.digests.get(memo_key)
+    if known is None:
+        h = hasher()
+        h.update(code_version().encode())
+        h.update(Fingerprints().of((inputs.config, options, str(out))))
+        h.update(templates_digest(inputs))
+        h.update(digest_files((f"{s.kind}:{s.path}", s.data) for s in inputs.sources))
+        h.update(digest_files((f"{s.source}>{s.dest}", s.data) for s in inputs.static))
+        known = inputs.digests[memo_key] = bytes(h.digest())
+    return known

@@ -178,22 +178,28 @@ def _update(
     stale = [path for path in spare_record.files if path not in digests]
     for path in stale:
         _unlink(spare / path)
-    gone = _folders(stale) - _folders(digests)
+    gone = _folders(stale) - _folders(digests) if stale else set()
     for folder in sorted(gone, key=len, reverse=True):
         with contextlib.suppress(OSError):
             (spare / folder).rmdir()
-    folders = _folders(spare_record.files) - gone
+    folders: set[str] | None = None  # worked out only if something must be written
+    out_files, out_stats, spare_stats = out_record.files, out_record.stats, spare_record.stats
     for item in files:
-        relative = _safe_relative(item.path).as_posix()
+        relative = item.path
+        same = out_files.get(relative) == digests[relative]
+        if same and spare_stats.get(relative, (0, 0, -1))[2] == out_stats[relative][2]:
+            unchanged += 1  # already a hard link to output/'s file
+            continue
+        relative = _safe_relative(relative).as_posix()
         target = spare / relative
+        if folders is None:
+            folders = _folders(spare_record.files) - gone
         if relative.rpartition("/")[0] not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.update(_folders([relative]))
-        if out_record.files.get(relative) == digests[relative]:
+        _unlink(target)
+        if same:
             unchanged += 1
-            if spare_record.stats.get(relative, (0, 0, -1))[2] == out_record.stats[relative][2]:
-                continue  # already the same inode as output/'s file
-            _unlink(target)
             try:
                 os.link(out / relative, target)
                 continue
@@ -201,7 +207,6 @@ def _update(
                 pass
         else:
             written += 1
-            _unlink(target)
         with open(target, "wb") as handle:
             handle.write(item.data)
     removed = sum(1 for path in out_record.files if path not in digests)
