@@ -45,7 +45,8 @@ def build_files(
     config, errors = inputs.config, ErrorList()
     errors.extend(inputs.errors.errors)
     with collector_paused():
-        docs = parse_sources(inputs.sources, config, errors, cache, jobs)
+        digests = inputs.source_digests() if cache else None
+        docs = parse_sources(inputs.sources, config, errors, cache, jobs, digests)
         site = build_site(docs, config, options, asset_urls(inputs.static), errors)
         errors.raise_if_any()
         theme = templates_digest(inputs)

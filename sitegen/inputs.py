@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sitegen.config import Config, load_config
-from sitegen.digest import Fingerprints, code_version, digest_files, hasher
+from sitegen.digest import Fingerprints, code_version, digest_bytes, digest_files, hasher
 from sitegen.errors import ErrorList
 from sitegen.load import SourceFile, StaticFile, load_sources, load_static
 
@@ -25,7 +26,18 @@ class Inputs:
     static: list[StaticFile]
     templates: tuple[tuple[str, bytes], ...]  # every file under templates/, by relative path
     errors: ErrorList
-    digests: dict[str, bytes] = field(default_factory=dict, compare=False)  # worked out once
+    digests: dict[str, Any] = field(default_factory=dict, compare=False)  # worked out once
+
+    def source_digests(self) -> list[bytes]:
+        found: list[bytes] | None = self.digests.get("sources")
+        if found is None:
+            found = self.digests["sources"] = source_digests(self.sources)
+        return found
+
+
+def source_digests(sources: list[SourceFile]) -> list[bytes]:
+    """The digest of each source's path, kind and bytes (hashed once, used twice)."""
+    return [digest_bytes(s.path.encode(), s.kind.encode(), s.data) for s in sources]
 
 
 def load_inputs(root: Path) -> Inputs:
@@ -63,7 +75,7 @@ def inputs_digest(inputs: Inputs, options: object, out: Path) -> bytes:
         h.update(code_version().encode())
         h.update(Fingerprints().of((inputs.config, options, str(out))))
         h.update(templates_digest(inputs))
-        h.update(digest_files((f"{s.kind}:{s.path}", s.data) for s in inputs.sources))
+        h.update(b"".join(inputs.source_digests()))
         h.update(digest_files((f"{s.source}>{s.dest}", s.data) for s in inputs.static))
         known = inputs.digests[memo_key] = bytes(h.digest())
     return known

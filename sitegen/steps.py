@@ -19,6 +19,7 @@ from sitegen.cache import BuildCache
 from sitegen.config import Config
 from sitegen.digest import Fingerprints, digest_bytes
 from sitegen.errors import ErrorList, SiteError
+from sitegen.inputs import source_digests
 from sitegen.load import SourceFile, StaticFile
 from sitegen.markup import MarkdownRenderer
 from sitegen.model import Site
@@ -55,12 +56,17 @@ def parse_sources(
     errors: ErrorList,
     cache: BuildCache | None = None,
     jobs: int = 1,
+    digests: list[bytes] | None = None,
 ) -> list[ParsedDoc]:
-    """Every source parsed, in order; sources with errors are left out (errors collected)."""
-    settings = Fingerprints().of(config.markdown)
-    keys = [
-        digest_bytes(b"parse", settings, s.path.encode(), s.kind.encode(), s.data) for s in sources
-    ]
+    """Every source parsed, in order; sources with errors are left out (errors collected).
+
+    `digests` are the sources' `inputs.source_digests()` when the caller has them already.
+    """
+    keys: list[bytes] = [b""] * len(sources)
+    if cache:
+        settings = Fingerprints().of(config.markdown)
+        digests = digests or source_digests(sources)
+        keys = [digest_bytes(b"parse", settings, digest) for digest in digests]
     parts: list[tuple[Any, ...] | None] = [
         cache.get("parse", key) if cache else None for key in keys
     ]
