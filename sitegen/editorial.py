@@ -93,9 +93,7 @@ def skipped_headings(doc: ParsedDoc) -> list[SiteError]:
     previous = 1
     for heading, line in zip(headings, lines, strict=True):
         if heading.level == 1:
-            message = (
-                f"heading {heading.text!r} is level 1, but the title is the page's only h1: use ##"
-            )
+            message = f"heading {heading.text!r} is level 1; the title is the only h1: use ##"
             warnings.append(SiteError(doc.source.path, line, "heading", message))
         elif heading.level > previous + 1:
             message = (
