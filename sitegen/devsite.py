@@ -6,6 +6,7 @@ without a server. Every build while serving goes through `DevSite.rebuild()`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ class DevSite:
                 result = self._build_files()
             except BuildError as error:
                 outcome = RebuildOutcome(False, time.monotonic() - started, 0, tuple(error.errors))
+            except Exception as error:  # a file vanished mid-build, or worse: keep serving
+                outcome = RebuildOutcome(False, time.monotonic() - started, 0, (self._why(error),))
             else:
                 files = {item.path: item.data for item in result.files}
                 outcome = RebuildOutcome(True, time.monotonic() - started, len(files), ())
@@ -72,6 +75,15 @@ class DevSite:
                     self._build += 1
                 self._changed.notify_all()
             return outcome
+
+    def _why(self, error: Exception) -> SiteError:
+        if isinstance(error, OSError) and error.filename:
+            path = Path(os.fsdecode(error.filename))
+            shown = (
+                path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path
+            )
+            return SiteError(str(shown), 0, "", f"could not read the file: {error.strerror}")
+        return SiteError("sitegen", 0, "", f"the build failed: {type(error).__name__}: {error}")
 
     def _build_files(self) -> BuildResult:
         # The one place the dev server builds; a build cache, when there is one, goes here.

@@ -142,7 +142,10 @@ class Debouncer:
                         self._wake.wait()
                 if self._stopping:
                     return
-            self.action(self.take())
+            try:
+                self.action(self.take())
+            except Exception as error:  # the watcher must outlive any one rebuild
+                print(f"sitegen: rebuild failed: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 class ChangeHandler(FileSystemEventHandler):

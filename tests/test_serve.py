@@ -72,6 +72,37 @@ def test_rebuild_counts_good_builds_and_keeps_the_last_good_site(site_root: Path
     assert new_page is not None and b"Ny tekst" in new_page
 
 
+def test_a_file_that_vanishes_mid_build_is_an_error_not_a_crash(
+    site_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = dev_site(site_root)
+    gone = site_root / "content/cases/slettet.md"
+
+    def vanished(root: Path, options: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", str(gone))
+
+    monkeypatch.setattr("sitegen.devsite.build_files", vanished)
+    assert not site.rebuild().ok
+    assert site.snapshot().errors == (
+        "content/cases/slettet.md: could not read the file: No such file or directory",
+    )
+    assert site.file("index.html") is not None
+
+
+def test_before_a_first_good_build_an_error_page_is_served(
+    new_site: Callable[[dict[str, str]], Path],
+) -> None:
+    root = new_site({CASE_PATH: "---\ntitle: Holbæk\n"})
+    site = DevSite(root, default_options())
+    assert not site.rebuild().ok
+    assert site.snapshot().errors == (
+        f"{CASE_PATH}:1: front matter is never closed: add a '---' line after it",
+    )
+    response = respond(site, "/")
+    assert response.status == 404
+    assert b'lang="da"' in response.body and b"var build = 0," in response.body
+
+
 def test_a_long_poll_returns_when_a_rebuild_happens(site_root: Path) -> None:
     site = dev_site(site_root)
     epoch = site.snapshot().epoch
