@@ -153,6 +153,13 @@ class DevRequestHandler(BaseHTTPRequestHandler):
 def _add_serve(parser: argparse.ArgumentParser) -> None:
     add_site_arguments(parser)
     parser.set_defaults(drafts=True, future=True)
+    helps = {
+        "drafts": "include drafts (the default while serving)",
+        "future": "include cases dated after today (the default while serving)",
+        "verbose": "print every request",
+    }
+    for action in parser._actions:
+        action.help = helps.get(action.dest, action.help)
     parser.add_argument(
         "--no-drafts", dest="drafts", action="store_false", help="leave out drafts, as build does"
     )
