@@ -206,6 +206,7 @@ def build_site(
 ) -> Site:
     """Validate every document and assemble the site model."""
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]] = {}
+    invalid: list[ParsedDoc] = []
     specs = {"case": fields.CASE_FIELDS, "page": fields.PAGE_FIELDS}
     for doc in docs:
         if doc.source.kind not in specs:
@@ -216,9 +217,13 @@ def build_site(
         errors.extend(local.errors)
         if not local:
             by_kind.setdefault(doc.source.kind, []).append((doc, values))
+        else:
+            invalid.append(doc)
 
     slugs = _assign_slugs(by_kind, config, errors)
     url_of = dict(asset_urls)
+    # Invalid documents still have a URL, so links to them are not reported a second time.
+    url_of.update({"/" + doc.source.path: "/" for doc in invalid})
     url_of.update({"/" + path: url for path, (_, url) in slugs.items()})
     resolver = LinkResolver(config, url_of, errors)
 

@@ -193,3 +193,17 @@ def test_template_errors_name_template_line_and_page(
         "templates/case.html:1: TemplateSyntaxError: Expected an expression, got 'end of "
         "statement block' (rendering /cases/en-god-case/)"
     ]
+
+
+def test_links_to_an_invalid_case_are_not_reported_twice(
+    new_site: Callable[[dict[str, str]], Path],
+) -> None:
+    root = new_site(
+        {
+            "content/cases/a.md": GOOD.replace("level: lokalsamfund", "level: x"),
+            "content/cases/b.md": GOOD.replace("En god", "Anden") + "\n[se a](a.md)\n",
+        }
+    )
+    assert errors_of(root) == [
+        "content/cases/a.md:6: level: must be one of individ, lokalsamfund, kommune, not 'x'"
+    ]
