@@ -35,19 +35,18 @@ def _origin(url: str) -> str | None:
     return None
 
 
-def content_security_policy(
-    config: Config, images: Iterable[str | None] = (), wasm: bool = False
-) -> str:
+def content_security_policy(config: Config, images: Iterable[str | None] = ()) -> str:
     """The page's policy: everything from the site itself; outside images only where named.
 
-    `images` are the page's own outside pictures (a case's `image` URL); `wasm` lets the search
-    page compile Pagefind's WebAssembly. Forms may post to the site and to the signup address.
+    `images` are the page's own outside pictures (a case's `image` URL). Forms may post to the
+    site and to the signup address. Pagefind compiles its WebAssembly inside its worker, which
+    this policy does not govern, so no 'wasm-unsafe-eval' is needed.
     """
     image_origins = sorted({o for url in images if url and (o := _origin(url))})
     signup = _origin(config.newsletter.signup_url)
     directives = [
         "default-src 'none'",
-        "script-src 'self'" + (" 'wasm-unsafe-eval'" if wasm else ""),
+        "script-src 'self'",
         "style-src 'self'",
         "img-src " + " ".join(["'self'", *image_origins]),
         "connect-src 'self'",
@@ -94,8 +93,8 @@ def register(env: jinja2.Environment, config: Config) -> None:
     env.globals["search_filters"] = SEARCH_FILTERS
     env.globals["cases_feed_url"] = cases_feed_url(config)
     env.globals["issues_feed_url"] = issues_feed_url(config)
-    env.globals["content_security_policy"] = lambda images=(), wasm=False: content_security_policy(
-        config, images, wasm
+    env.globals["content_security_policy"] = lambda images=(): content_security_policy(
+        config, images
     )
     env.globals["article_json_ld"] = lambda case: script_json(
         article_data(case, config, absolute_url)

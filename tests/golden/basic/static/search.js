@@ -7,6 +7,7 @@ const selects = [...form.querySelectorAll("select[data-filter]")];
 const MAX_RESULTS = 30;
 
 form.hidden = false;
+document.getElementById("search-needs-js").hidden = true;
 const pagefind = await import(form.dataset.pagefind);
 await pagefind.options({ excerptLength: 30 });
 pagefind.init();
