@@ -109,9 +109,9 @@ def test_hostile_case_title_is_escaped_in_head_and_json_ld(
     title = '\'</script><!-- "x" & <b>'
     root = new_site(
         {
-            "content/cases/a.md": CASE.format(title=json.dumps(title))
-            .replace("slug", "slug")
-            .replace("tags:", "slug: farlig\ntags:")
+            "content/cases/a.md": CASE.format(title=json.dumps(title)).replace(
+                "tags:", "slug: farlig\ntags:"
+            )
         }
     )
     built = build_files(root, default_options()).files
