@@ -14,6 +14,7 @@ from sitegen.markup import MarkdownRenderer
 from sitegen.model import BuildOptions, Site, build_site
 from sitegen.parse import parse_source
 from sitegen.render import Progress, RenderedFile, render_site
+from sitegen.search import with_search_index
 from sitegen.write import WriteReport, write_output
 
 
@@ -35,6 +36,8 @@ def build_files(root: Path, options: BuildOptions, progress: Progress | None = N
     site = build_site(docs, config, options, asset_urls(static), errors)
     errors.raise_if_any()
     files = render_site(site, static, errors, progress)
+    errors.raise_if_any()
+    files = with_search_index(files, config.site.language, errors)
     errors.raise_if_any()
     return BuildResult(site, files)
 

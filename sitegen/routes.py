@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
+from sitegen.feeds import cases_feed, issues_feed
 from sitegen.model import Site
-
-
-@dataclass(frozen=True)
-class Route:
-    """One output file: `dest` is a site path ('/cases/x/' or '/404.html')."""
-
-    dest: str
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-    finish: Callable[[str], bytes] | None = None  # turns rendered text into the file's bytes
-
-
-def output_path(dest: str) -> str:
-    """The file inside output/ for a site path: '/cases/x/' -> 'cases/x/index.html'."""
-    path = dest.lstrip("/")
-    return path + "index.html" if path == "" or path.endswith("/") else path
+from sitegen.route import Route, output_path
+from sitegen.search_page import search_page
+from sitegen.sitemap import robots, sitemap
 
 
 def home(site: Site) -> Iterator[Route]:
@@ -81,7 +67,15 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
     taxonomy_pages,
     content_pages,
     not_found,
+    search_page,
+    cases_feed,
+    issues_feed,
+    sitemap,
+    robots,
 ]
+
+
+__all__ = ["PRODUCERS", "Route", "output_path", "site_routes"]
 
 
 def site_routes(site: Site) -> list[Route]:

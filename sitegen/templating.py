@@ -11,6 +11,7 @@ import jinja2
 from babel.dates import format_date
 from markupsafe import Markup
 
+from sitegen import sharing
 from sitegen.config import Config
 from sitegen.errors import SiteError
 
@@ -54,6 +55,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     env.globals["url"] = url
     env.globals["absolute_url"] = absolute_url
     env.globals["Markup"] = Markup
+    sharing.register(env, config)
     return env
 
 
