@@ -12,12 +12,15 @@ import json
 import re
 
 ENDPOINT = "/__sitegen/livereload"
+SCRIPT_PATH = ENDPOINT + ".js"  # a file of its own, so the pages' CSP (script-src 'self') allows it
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 
 _SCRIPT = """\
 (function () {
   "use strict";
-  var build = %(build)s, endpoint = %(endpoint)s, epoch = -1;
+  var script = document.currentScript;
+  var build = Number(new URL(script.src).searchParams.get("build"));
+  var endpoint = %(endpoint)s, epoch = -1;
   function overlay(errors) {
     var box = document.getElementById("sitegen-fejl");
     if (!errors.length) {
@@ -62,10 +65,14 @@ _SCRIPT = """\
 """
 
 
+def script_source() -> bytes:
+    """The JavaScript served at SCRIPT_PATH while serving."""
+    return (_SCRIPT % {"endpoint": json.dumps(ENDPOINT)}).encode()
+
+
 def reload_script(build: int) -> bytes:
     """The <script> element for a page served from good build number `build`."""
-    code = _SCRIPT % {"build": build, "endpoint": json.dumps(ENDPOINT)}
-    return f"<script data-sitegen-livereload>\n{code}</script>\n".encode()
+    return f'<script src="{SCRIPT_PATH}?build={build}" data-sitegen-livereload></script>\n'.encode()
 
 
 def inject(html: bytes, build: int) -> bytes:

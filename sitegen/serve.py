@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, add_site_arguments, register, site_root
 from sitegen.devsite import DevSite, RebuildOutcome
-from sitegen.livereload import ENDPOINT, inject
+from sitegen.livereload import ENDPOINT, SCRIPT_PATH, inject, script_source
 from sitegen.watch import ChangeHandler, Debouncer, SourceFilter, SourceWatcher
 
 LONG_POLL_SECONDS = 20.0
@@ -122,6 +122,10 @@ class DevRequestHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == ENDPOINT:
             response = self._livereload(query)
+        elif path == SCRIPT_PATH:
+            response = Response(
+                200, script_source(), {"Content-Type": "text/javascript; charset=utf-8"}
+            )
         else:
             response = respond(self.server.site, self.path)
         self.send_response(response.status)

@@ -100,7 +100,7 @@ def test_before_a_first_good_build_an_error_page_is_served(
     )
     response = respond(site, "/")
     assert response.status == 404
-    assert b'lang="da"' in response.body and b"var build = 0," in response.body
+    assert b'lang="da"' in response.body and b"/__sitegen/livereload.js?build=0" in response.body
 
 
 def test_a_long_poll_returns_when_a_rebuild_happens(site_root: Path) -> None:
@@ -335,5 +335,11 @@ def test_the_script_goes_before_the_last_closing_body_tag() -> None:
     html = b"<html><body><pre>&lt;/body&gt;</pre></BODY >\n</html>"
     injected = inject(html, 7)
     assert injected.endswith(b"</BODY >\n</html>")
-    assert b"var build = 7," in injected
+    assert b'src="/__sitegen/livereload.js?build=7"' in injected
     assert inject(b"<p>brudstykke</p>", 1).startswith(b"<p>brudstykke</p><script")
+
+
+def test_the_reload_script_is_a_file_of_its_own_so_the_csp_allows_it(site_root: Path) -> None:
+    home = respond(dev_site(site_root), "/")
+    assert b"<script>" not in home.body and b'src="/__sitegen/livereload.js?build=' in home.body
+    assert b"script-src &#39;self&#39;" in home.body
