@@ -83,6 +83,33 @@ class MarkdownSection:
 @dataclass(frozen=True)
 class NewsletterSection:
     signup_url: str = _doc("", "URL the signup form posts to; empty offers a mail link instead.")
+    from_address: str = _doc("", "Sender address of the newsletter; empty uses `contact.email`.")
+    from_name: str = _doc("", "Sender name of the newsletter; empty uses `site.title`.")
+    reply_to: str = _doc("", "Reply-To address of the newsletter; empty leaves it out.")
+    unsubscribe_url: str = _doc(
+        "",
+        "https page that unsubscribes; each recipient's link adds `?email=...&token=...` "
+        "(RFC 8058 one-click). Empty: mail unsubscribe only.",
+    )
+    unsubscribe_mailto: str = _doc(
+        "", "Address that takes unsubscribe mails; empty uses `contact.email`."
+    )
+    unsubscribe_secret_env: str = _doc(
+        "SITEGEN_UNSUBSCRIBE_SECRET",
+        "Environment variable with the secret that signs the unsubscribe tokens (HMAC-SHA256).",
+    )
+    smtp_host: str = _doc("", "SMTP server the newsletter is sent through (`--smtp-host`).")
+    smtp_port: int = _doc(587, "Port of the SMTP server (`--smtp-port`).")
+    smtp_starttls: bool = _doc(True, "Switch the SMTP connection to TLS with STARTTLS.")
+    smtp_user: str = _doc("", "SMTP login name; empty sends without logging in.")
+    smtp_password_env: str = _doc(
+        "SITEGEN_SMTP_PASSWORD",
+        "Environment variable with the SMTP password (never put the password in this file).",
+    )
+    send_log_dir: str = _doc(
+        "", "Folder for send logs; empty keeps each log next to its recipients file."
+    )
+    rate: int = _doc(10, "Messages sent per second at most (`--rate`); 0 for no limit.")
 
 
 @dataclass(frozen=True)

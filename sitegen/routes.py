@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sitegen.email_render import EMAIL_TEMPLATE, email_context, email_file_finishers, unsubscribe_for
 from sitegen.model import Site
 
 
@@ -69,6 +70,21 @@ def content_pages(site: Site) -> Iterator[Route]:
         yield Route(page.url, "page.html", {"page": page})
 
 
+def newsletter(site: Site) -> Iterator[Route]:
+    """The archive, a web page per issue, and each issue's email files beside it."""
+    config = site.config
+    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": site.newsletter_issues})
+    general = unsubscribe_for(config, None, None)
+    for index, issue in enumerate(site.newsletter_issues):
+        newer = site.newsletter_issues[index - 1] if index > 0 else None
+        older = site.newsletter_issues[index + 1] if index + 1 < len(site.newsletter_issues) else None
+        context = {"issue": issue, "newer": newer, "older": older}
+        yield Route(issue.url, "newsletter_issue.html", context)
+        email = email_context(config, issue, general)
+        for name, finish in email_file_finishers(config, issue).items():
+            yield Route(issue.url + name, EMAIL_TEMPLATE, email, finish)
+
+
 def not_found(site: Site) -> Iterator[Route]:
     yield Route("/404.html", "404.html", {})
 
@@ -80,6 +96,7 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
     case_list,
     taxonomy_pages,
     content_pages,
+    newsletter,
     not_found,
 ]
 
