@@ -135,7 +135,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 # Modules that register further commands when imported (serve, check, newsletter ...).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("sitegen.newsletter_send",)
 
 
 def _load_commands() -> None:

@@ -137,9 +137,8 @@ def compose(
     settings = config.newsletter
     message = EmailMessage(policy=email.policy.SMTP)
     message["Subject"] = issue.title
-    message["From"] = Address(
-        settings.from_name or config.site.title, addr_spec=settings.from_address or config.contact.email
-    )
+    sender = settings.from_address or config.contact.email
+    message["From"] = Address(settings.from_name or config.site.title, addr_spec=sender)
     if to is not None:
         message["To"] = to
     if settings.reply_to:

@@ -200,6 +200,6 @@ def _check_images(doc: ParsedDoc, errors: ErrorList) -> None:
             doc.source.path,
             doc.line_of(target),
             "image",
-            f"{target!r} needs a size for email: add {{: width=\"600\" height=\"400\" }} "
+            f'{target!r} needs a size for email: add {{: width="600" height="400" }} '
             "after the image",
         )

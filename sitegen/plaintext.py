@@ -71,7 +71,7 @@ class _TextParser(HTMLParser):
                 if counter:
                     counter[0] += 1
                 self.current = _Block("li", self.current.prefix + marker, self.current.indent)
-            elif tag in ("pre", "hr") or tag[0] == "h" and tag[1:].isdigit():
+            elif tag in ("pre", "hr") or (tag[0] == "h" and tag[1:].isdigit()):
                 self.current.kind = tag
 
     def handle_endtag(self, tag: str) -> None:

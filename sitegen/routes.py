@@ -7,7 +7,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sitegen.email_render import EMAIL_TEMPLATE, email_context, email_file_finishers, unsubscribe_for
+from sitegen.email_render import (
+    EMAIL_TEMPLATE,
+    email_context,
+    email_file_finishers,
+    unsubscribe_for,
+)
 from sitegen.model import Site
 
 
@@ -73,11 +78,12 @@ def content_pages(site: Site) -> Iterator[Route]:
 def newsletter(site: Site) -> Iterator[Route]:
     """The archive, a web page per issue, and each issue's email files beside it."""
     config = site.config
-    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": site.newsletter_issues})
+    issues = site.newsletter_issues
+    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": issues})
     general = unsubscribe_for(config, None, None)
-    for index, issue in enumerate(site.newsletter_issues):
-        newer = site.newsletter_issues[index - 1] if index > 0 else None
-        older = site.newsletter_issues[index + 1] if index + 1 < len(site.newsletter_issues) else None
+    for index, issue in enumerate(issues):
+        newer = issues[index - 1] if index > 0 else None
+        older = issues[index + 1] if index + 1 < len(issues) else None
         context = {"issue": issue, "newer": newer, "older": older}
         yield Route(issue.url, "newsletter_issue.html", context)
         email = email_context(config, issue, general)
