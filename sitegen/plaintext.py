@@ -114,9 +114,14 @@ def html_to_text(html: str, width: int = WIDTH) -> str:
     parser.close()
     parser._flush()
     out: list[str] = []
+    previous = ""
     for block in parser.blocks:
-        out.append(_format(block, width))
-    return "\n\n".join(part for part in out if part).strip() + "\n"
+        text = _format(block, width)
+        if text:
+            tight = block.kind == "li" and previous == "li"  # list items stay together
+            out.append(("\n" if tight else "\n\n") + text if out else text)
+            previous = block.kind
+    return "".join(out).strip() + "\n"
 
 
 def _format(block: _Block, width: int) -> str:
