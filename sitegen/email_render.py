@@ -87,7 +87,7 @@ def finish_html(rendered: str, base_url: str) -> str:
             url = urljoin(base_url, url)
         return match.group(1) + html.escape(url, quote=True) + match.group(3)
 
-    return _INLINER.inline(_fit_images(_URL_ATTR.sub(absolute, rendered)))
+    return _INLINER.inline(_fit_images(_URL_ATTR.sub(absolute, rendered))).rstrip() + "\n"
 
 
 def _fit_images(document: str) -> str:
