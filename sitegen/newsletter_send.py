@@ -116,6 +116,8 @@ def send_all(
                 summary.failed += 1
                 summary.problems.append(f"{address}: refused by the server: {exc}")
                 break
+            except smtplib.SMTPAuthenticationError:
+                raise  # retrying a refused login helps nobody
             except (smtplib.SMTPException, OSError):
                 continue  # could not reconnect; wait and try again
             else:
@@ -213,6 +215,9 @@ def run(args: argparse.Namespace) -> int:
         connection = SmtpConnection(settings)
         try:
             send_all(todo, factory, connection, log, rate, summary, args.verbose)
+        except smtplib.SMTPAuthenticationError as exc:
+            summary.pending = len(todo) - summary.sent - summary.failed - summary.uncertain
+            summary.problems.append(f"stopped: the SMTP server refused the login: {exc.smtp_code}")
         finally:
             connection.close()
     _report(summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ class SmtpConnection:
         settings = self.settings
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT)
         try:
+            # The end of DATA goes out as its own small write: do not let Nagle hold it back.
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())

@@ -132,7 +132,9 @@ def test_text_part_reads_well(basic_out: Path) -> None:
     text = (basic_out / "nyhedsbrev/juni-2013/email.txt").read_text()
     assert "Arrangementer\n=============\n" in text
     assert "- Temadag om samskabelse, 12. juni 2013.\n- Netværksmøde" in text
-    assert "casen fra Ærø\n  <https://example.org/cfb/cases/aeroe-afproever-borgerbudgetter/>" in text
+    assert (
+        "casen fra Ærø\n  <https://example.org/cfb/cases/aeroe-afproever-borgerbudgetter/>" in text
+    )
     assert "»samskabelse«" in text
     assert "> Et citat fra en deltager." in text
     assert "1. Første punkt\n2. Andet punkt" in text
@@ -165,7 +167,9 @@ def test_archive_issue_pages_home_and_nav(basic_out: Path) -> None:
     assert '<a href="/cfb/nyhedsbrev/" aria-current="page">Nyhedsbrev</a>' in archive
 
 
-def test_built_email_files_are_deterministic(site_copy: Callable[[str], Path], tmp_path: Path) -> None:
+def test_built_email_files_are_deterministic(
+    site_copy: Callable[[str], Path], tmp_path: Path
+) -> None:
     root = site_copy("basic")
     first = build_files(root, default_options()).files
     second = build_files(root, default_options()).files
@@ -300,7 +304,10 @@ def test_signup_form_with_url(basic_out: Path) -> None:
     assert honeypot["tabindex"] == "-1"
     box = next(a for t, a in page.tags if a.get("class") == "hp")
     assert box["aria-hidden"] == "true"
-    assert "Vi bruger kun din adresse til at sende nyhedsbrevet" in (basic_out / "index.html").read_text()
+    assert (
+        "Vi bruger kun din adresse til at sende nyhedsbrevet"
+        in (basic_out / "index.html").read_text()
+    )
 
 
 def test_signup_without_url_offers_mail(new_site: Callable[[dict[str, str]], Path]) -> None:
