@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,7 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
         errors.add(
             CONFIG_FILE, line("pagination", "per_page"), "pagination.per_page", "must be at least 1"
         )
+    _check_newsletter(config.newsletter, line, errors)
     bad_urls: dict[str, str] = {}
     for f in dataclasses.fields(UrlsSection):
         pattern: str = getattr(config.urls, f.name)
@@ -271,6 +273,26 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
                 config, paths=dataclasses.replace(config.paths, **{f.name: str(f.default)})
             )
     return dataclasses.replace(config, urls=dataclasses.replace(config.urls, **bad_urls))
+
+
+def _check_newsletter(
+    settings: NewsletterSection, line: Callable[[str, str], int], errors: ErrorList
+) -> None:
+    """Sending settings that are of the right type but cannot work."""
+    unsubscribe = urlsplit(settings.unsubscribe_url)
+    if settings.unsubscribe_url and (unsubscribe.scheme != "https" or not unsubscribe.netloc):
+        errors.add(
+            CONFIG_FILE,
+            line("newsletter", "unsubscribe_url"),
+            "newsletter.unsubscribe_url",
+            "must be an https URL (one-click unsubscribe, RFC 8058)",
+        )
+    if not 0 < settings.smtp_port < 65536:
+        errors.add(
+            CONFIG_FILE, line("newsletter", "smtp_port"), "newsletter.smtp_port", "must be 1-65535"
+        )
+    if settings.rate < 0:
+        errors.add(CONFIG_FILE, line("newsletter", "rate"), "newsletter.rate", "must be 0 or more")
 
 
 def url_pattern_problem(pattern: str, needs_slug: bool) -> str:

@@ -318,3 +318,22 @@ def test_signup_without_url_offers_mail(new_site: Callable[[dict[str, str]], Pat
     assert "<form" not in home
     assert 'href="mailto:info@borgerdialog.dk?subject=Tilmelding%20til%20nyhedsbrev"' in home
     assert "Vi bruger kun din adresse til at sende nyhedsbrevet" in home
+
+
+def test_sending_settings_are_checked(new_site: Callable[[dict[str, str]], Path]) -> None:
+    root = new_site(
+        {
+            "sitegen.toml": """
+            [newsletter]
+            unsubscribe_url = "http://example.org/afmeld"
+            smtp_port = 0
+            rate = -1
+            """
+        }
+    )
+    assert errors_of(root) == [
+        "sitegen.toml:2: newsletter.unsubscribe_url: must be an https URL "
+        "(one-click unsubscribe, RFC 8058)",
+        "sitegen.toml:3: newsletter.smtp_port: must be 1-65535",
+        "sitegen.toml:4: newsletter.rate: must be 0 or more",
+    ]
