@@ -27,7 +27,7 @@ from sitegen.errors import BuildError
 from sitegen.issues import NewsletterIssue
 from sitegen.model import Site
 from sitegen.recipients import Recipient, address_problem, read_recipients
-from sitegen.sendlog import ATTEMPT, FAILED, SENT, SendLog, SendLogBusy
+from sitegen.sendlog import ATTEMPT, FAILED, SENT, SendLog, SendLogBusy, read_state
 from sitegen.smtp import Lost, Refused, SmtpConnection, SmtpSettings
 from sitegen.templating import make_environment
 
@@ -185,16 +185,17 @@ def run(args: argparse.Namespace) -> int:
     summary = Summary(skipped=len(listed.duplicates), failed=len(listed.invalid))
     summary.problems.extend(str(item) for item in listed.invalid)
     try:
-        log = SendLog(log_path)
+        log = SendLog(log_path) if args.send else None
     except SendLogBusy as exc:
         raise UsageError(str(exc)) from None
-    with log:
+    state = log.state if log else read_state(log_path)
+    try:
         todo: list[Recipient] = []
         for recipient in listed.recipients:
             key = recipient.address.lower()
-            if key in log.state.sent:
+            if key in state.sent:
                 summary.skipped += 1
-            elif key in log.state.uncertain and not args.resend_uncertain:
+            elif key in state.uncertain and not args.resend_uncertain:
                 summary.uncertain += 1
                 summary.problems.append(
                     f"{recipient.address}: an earlier run handed it over without hearing back; "
@@ -202,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             else:
                 todo.append(recipient)
-        if not args.send:
+        if log is None:
             print(
                 f"Dry run: would send {issue.title!r} to {len(todo)} of "
                 f"{len(listed.recipients)} recipients in {args.recipients} "
@@ -213,13 +214,18 @@ def run(args: argparse.Namespace) -> int:
             _report(summary)
             return EXIT_OK
         connection = SmtpConnection(settings)
+        invalid = summary.failed
         try:
             send_all(todo, factory, connection, log, rate, summary, args.verbose)
         except smtplib.SMTPAuthenticationError as exc:
-            summary.pending = len(todo) - summary.sent - summary.failed - summary.uncertain
+            tried = summary.sent + summary.failed - invalid + summary.uncertain
+            summary.pending = len(todo) - tried
             summary.problems.append(f"stopped: the SMTP server refused the login: {exc.smtp_code}")
         finally:
             connection.close()
+    finally:
+        if log is not None:
+            log.close()
     _report(summary)
     print(f"{issue.slug}: {summary.line()}. Send log: {log_path}")
     problems = summary.failed or summary.uncertain or summary.pending

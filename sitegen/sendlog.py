@@ -67,6 +67,11 @@ class SendLog:
         self.close()
 
 
+def read_state(path: Path) -> SendState:
+    """What earlier runs did, without creating or locking the log (for a dry run)."""
+    return _replay(path.read_text(encoding="utf-8")) if path.exists() else SendState()
+
+
 def _replay(text: str) -> SendState:
     last: dict[str, str] = {}
     sent: set[str] = set()

@@ -141,6 +141,7 @@ def test_dry_run_sends_nothing_and_says_what_it_would_do(
     assert "Dry run: would send 'Nyhedsbrev juni 2013: Holbæk' to 3 of 3 recipients" in out
     assert f"{csv}:5: email: 'ikke-en-adresse' is not an e-mail address" in err
     assert server.messages == []
+    assert not list(site.glob("*.sendlog"))  # a dry run leaves no trace
 
 
 def test_every_recipient_gets_one_intact_message_with_their_own_unsubscribe_link(
