@@ -135,7 +135,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 # Modules that register further commands when imported (serve, check, newsletter ...).
-COMMAND_MODULES: tuple[str, ...] = ("sitegen.serve", "sitegen.new", "sitegen.check")
+COMMAND_MODULES: tuple[str, ...] = (
+    "sitegen.serve",
+    "sitegen.new",
+    "sitegen.check",
+    "sitegen.newsletter_send",
+)
 
 
 def _load_commands() -> None:

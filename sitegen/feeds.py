@@ -14,10 +14,10 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from sitegen.config import Config
+from sitegen.issues import NewsletterIssue
 from sitegen.model import Case, Site
 from sitegen.route import Route
 
@@ -100,9 +100,9 @@ def case_entry(config: Config, case: Case) -> FeedEntry:
     )
 
 
-def issue_entry(config: Config, issue: Any) -> FeedEntry:
-    """An entry for a newsletter issue (source, url, title, date, preheader, intro/body)."""
-    modified = getattr(issue, "updated", None) or issue.date
+def issue_entry(config: Config, issue: NewsletterIssue) -> FeedEntry:
+    """An entry for a newsletter issue; its content is the intro, then the rest of the body."""
+    modified = issue.date
     return FeedEntry(
         id=content_id(config, issue.source),
         title=xml_text(issue.title),
@@ -144,7 +144,7 @@ def cases_feed(site: Site) -> Iterator[Route]:
 
 def issues_feed(site: Site) -> Iterator[Route]:
     """The newsletter issues' feed, when the site has issues."""
-    issues = getattr(site, "newsletter_issues", ())
+    issues = site.newsletter_issues
     if not issues:
         return
     config = site.config

@@ -130,11 +130,36 @@ CASE_FIELDS: dict[str, FieldSpec] = {
     "slug": FieldSpec(slug),
 }
 
+SINCE_LAST = "since-last"
+
+
+def case_references(value: Any) -> str | tuple[str, ...]:
+    """`since-last`, or a list of case references (a Markdown path or a slug)."""
+    if isinstance(value, str) and value.strip() == SINCE_LAST:
+        return SINCE_LAST
+    if not isinstance(value, list):
+        raise ValueError(
+            f"must be a list of cases (their .md paths or slugs) or {SINCE_LAST!r}, "
+            f"not {_describe(value)}"
+        )
+    return tuple(single_line(item) for item in value)
+
+
 PAGE_FIELDS: dict[str, FieldSpec] = {
     "title": FieldSpec(single_line, required=True),
     "lead": FieldSpec(text),
     "draft": FieldSpec(flag, default=False),
     "updated": FieldSpec(date),
+    "slug": FieldSpec(slug),
+}
+
+
+NEWSLETTER_FIELDS: dict[str, FieldSpec] = {
+    "title": FieldSpec(single_line, required=True),
+    "date": FieldSpec(date, required=True),
+    "preheader": FieldSpec(single_line),
+    "cases": FieldSpec(case_references, default=()),
+    "draft": FieldSpec(flag, default=False),
     "slug": FieldSpec(slug),
 }
 

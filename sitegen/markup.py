@@ -7,6 +7,7 @@ so parsing one file never needs to know the others.
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import xml.etree.ElementTree as etree
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from markdown import Extension, Markdown
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE
 
 from sitegen.slugs import unique_slug
 from sitegen.typography import DanishTypography
@@ -71,6 +73,8 @@ class _ContentProcessor(Treeprocessor):
 
     def _reference(self, element: etree.Element, attribute: str, image: bool) -> str:
         target = element.get(attribute, "")
+        if AMP_SUBSTITUTE in target:  # an <address@example.org> autolink, entity-obfuscated
+            target = html.unescape(target.replace(AMP_SUBSTITUTE, "&"))
         text = element.get("alt", "") if image else "".join(element.itertext()).strip()
         parts = urlsplit(target)
         resolved = ""

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from sitegen import fields
 from sitegen.config import Config
 from sitegen.errors import ErrorList
+from sitegen.issues import NewsletterIssue, build_issues
 from sitegen.markup import Heading, is_unsafe_url, replace_placeholders
 from sitegen.parse import ParsedDoc
 from sitegen.slugs import slugify
@@ -102,7 +103,7 @@ class Site:
     cases: tuple[Case, ...]  # published, newest first
     pages: tuple[Page, ...]
     taxonomies: tuple[Taxonomy, ...]
-    extras: tuple[Any, ...] = ()  # further content kinds (newsletter issues)
+    newsletter_issues: tuple[NewsletterIssue, ...] = ()  # newest first
 
     def taxonomy(self, key: str) -> Taxonomy:
         return next(t for t in self.taxonomies if t.key == key)
@@ -207,7 +208,11 @@ def build_site(
     """Validate every document and assemble the site model."""
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]] = {}
     invalid: list[ParsedDoc] = []
-    specs = {"case": fields.CASE_FIELDS, "page": fields.PAGE_FIELDS}
+    specs = {
+        "case": fields.CASE_FIELDS,
+        "page": fields.PAGE_FIELDS,
+        "newsletter": fields.NEWSLETTER_FIELDS,
+    }
     for doc in docs:
         if doc.source.kind not in specs:
             continue
@@ -241,7 +246,10 @@ def build_site(
         reverse=True,
     )
     pages = sorted((p for p in pages if options.drafts or not p.draft), key=lambda p: p.slug)
-    return Site(config, tuple(published), tuple(pages), _taxonomies(published, config))
+    issues = build_issues(
+        by_kind.get("newsletter", []), slugs, cases, published, options, resolver, errors
+    )
+    return Site(config, tuple(published), tuple(pages), _taxonomies(published, config), issues)
 
 
 def _is_published(draft: bool, date: dt.date, options: BuildOptions) -> bool:
@@ -264,7 +272,11 @@ def _assign_slugs(
     errors: ErrorList,
 ) -> dict[str, tuple[str, str]]:
     """source path -> (slug, URL); a URL used twice is an error at the second file."""
-    patterns = {"case": config.urls.case, "page": config.urls.page}
+    patterns = {
+        "case": config.urls.case,
+        "page": config.urls.page,
+        "newsletter": config.urls.newsletter_issue,
+    }
     reserved = {
         getattr(config.urls, name): name
         for name in ("cases", "tags", "municipalities", "levels", "newsletter")
@@ -273,8 +285,11 @@ def _assign_slugs(
     result: dict[str, tuple[str, str]] = {}
     for kind, entries in sorted(by_kind.items()):
         for doc, values in entries:
-            slug = values.get("slug") or slugify(values["title"])
-            key = "slug" if values.get("slug") else "title"
+            # An issue is named by its file (content/newsletter/<slug>.md), a case by its title.
+            named = posixpath.splitext(posixpath.basename(doc.source.path))[0]
+            fallback = named if kind == "newsletter" else values["title"]
+            slug = values.get("slug") or slugify(fallback)
+            key = "slug" if values.get("slug") or kind == "newsletter" else "title"
             line = doc.lines.get((key,), doc.start_line)
             url = url_for(patterns[kind], slug)
             if not slug:

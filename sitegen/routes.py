@@ -5,6 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 
+from sitegen.email_render import (
+    EMAIL_TEMPLATE,
+    email_context,
+    email_file_finishers,
+    unsubscribe_for,
+)
 from sitegen.feeds import cases_feed, issues_feed
 from sitegen.model import Site
 from sitegen.route import Route, output_path
@@ -55,6 +61,22 @@ def content_pages(site: Site) -> Iterator[Route]:
         yield Route(page.url, "page.html", {"page": page})
 
 
+def newsletter(site: Site) -> Iterator[Route]:
+    """The archive, a web page per issue, and each issue's email files beside it."""
+    config = site.config
+    issues = site.newsletter_issues
+    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": issues})
+    general = unsubscribe_for(config, None, None)
+    for index, issue in enumerate(issues):
+        newer = issues[index - 1] if index > 0 else None
+        older = issues[index + 1] if index + 1 < len(issues) else None
+        context = {"issue": issue, "newer": newer, "older": older}
+        yield Route(issue.url, "newsletter_issue.html", context)
+        email = email_context(config, issue, general)
+        for name, finish in email_file_finishers(config, issue).items():
+            yield Route(issue.url + name, EMAIL_TEMPLATE, email, finish)
+
+
 def not_found(site: Site) -> Iterator[Route]:
     yield Route("/404.html", "404.html", {})
 
@@ -66,6 +88,7 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
     case_list,
     taxonomy_pages,
     content_pages,
+    newsletter,
     not_found,
     search_page,
     cases_feed,
