@@ -18,6 +18,8 @@ except ImportError:  # pragma: no cover - libyaml is part of every PyYAML wheel
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 _FENCE = re.compile(r"^---[ \t]*$")
+# C0 controls other than tab, newline and carriage return: invisible, and invalid in XML.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Location = tuple[str | int, ...]
 
@@ -50,30 +52,37 @@ def decode(source: SourceFile, errors: ErrorList) -> str | None:
         line = source.data[: exc.start].count(b"\n") + 1
         errors.add(source.path, line, "", f"file is not valid UTF-8 (byte {exc.start})")
         return None
-    if "\x00" in text:
+    if match := CONTROL_CHARACTER.search(text):
         errors.add(
             source.path,
-            text[: text.index("\x00")].count("\n") + 1,
+            text[: match.start()].count("\n") + 1,
             "",
-            "file contains a NUL character",
+            f"file contains the invisible control character U+{ord(match.group()):04X}; remove it",
         )
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _node_lines(node: yaml.Node, offset: int, at: Location, out: dict[Location, int]) -> None:
-    """Record the file line of every mapping key and sequence item under `node`."""
-    if len(at) > 4:
+def _node_lines(
+    node: yaml.Node, offset: int, at: Location, out: dict[Location, int], seen: set[int]
+) -> None:
+    """Record the file line of every mapping key and sequence item under `node`.
+
+    A node reached again through a YAML alias is not walked again, so a few lines of
+    aliases cannot make this visit billions of nodes.
+    """
+    if len(at) > 4 or id(node) in seen:
         return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 out.setdefault((*at, key.value), key.start_mark.line + offset)
-                _node_lines(value, offset, (*at, key.value), out)
+                _node_lines(value, offset, (*at, key.value), out, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             out[(*at, index)] = item.start_mark.line + offset
-            _node_lines(item, offset, (*at, index), out)
+            _node_lines(item, offset, (*at, index), out, seen)
 
 
 def parse_source(
@@ -150,5 +159,5 @@ def _load_yaml(
         return None, {}
     key_lines: dict[Location, int] = {}
     if node is not None:
-        _node_lines(node, offset, (), key_lines)
+        _node_lines(node, offset, (), key_lines, set())
     return {str(key): value for key, value in data.items()}, key_lines
