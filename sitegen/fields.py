@@ -83,7 +83,8 @@ def slug(value: Any) -> str:
 
     result = single_line(value)
     if slugify(result) != result:
-        raise ValueError(f"must be lowercase a-z, 0-9 and '-', like {slugify(result)!r}")
+        example = f", like {slugify(result)!r}" if slugify(result) else ""
+        raise ValueError(f"must be lowercase a-z, 0-9 and '-'{example}")
     return result
 
 

@@ -37,8 +37,9 @@ def render_site(
     routes = site_routes(site)
     files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
     made_by = {item.dest: item.source for item in static}
+    failures: dict[SiteError, list[str]] = {}  # one template fault -> the pages it broke
     for done, route in enumerate(routes, start=1):
-        rendered = _render(env, route, site, errors)
+        rendered = _render(env, route, site, failures)
         if rendered is not None:
             if rendered.path in made_by:
                 errors.errors.append(_collision(rendered.path, made_by[rendered.path], route))
@@ -46,6 +47,10 @@ def render_site(
             files[rendered.path] = rendered
         if progress:
             progress(done, len(routes))
+    for fault, pages in failures.items():
+        more = f" and {len(pages) - 1} more page{'s' if len(pages) > 2 else ''}"
+        rendering = f"rendering {pages[0]}{more if len(pages) > 1 else ''}"
+        errors.add(fault.path, fault.line, fault.field, f"{fault.message} ({rendering})")
     return [files[path] for path in sorted(files)]
 
 
@@ -74,14 +79,15 @@ def _collision(path: str, first: str, route: Route) -> SiteError:
 
 
 def _render(
-    env: jinja2.Environment, route: Route, site: Site, errors: ErrorList
+    env: jinja2.Environment, route: Route, site: Site, failures: dict[SiteError, list[str]]
 ) -> RenderedFile | None:
     try:
         template = env.get_template(route.template)
         text = template.render(route.context, current_url=route.dest)
     except Exception as exc:  # a template can fail in any way; report it at its line
         templates = site.config.path("templates")
-        errors.errors.append(template_error(exc, templates, site.config.root, route.dest))
+        fault = template_error(exc, templates, site.config.root)
+        failures.setdefault(fault, []).append(route.dest)
         return None
     data = route.finish(text) if route.finish else text.encode("utf-8")
     return RenderedFile(output_path(route.dest), data)

@@ -57,8 +57,8 @@ def make_environment(config: Config) -> jinja2.Environment:
     return env
 
 
-def template_error(exc: Exception, templates: Path, root: Path, rendering: str) -> SiteError:
-    """Locate a template failure at its template path:line, naming the page being rendered."""
+def template_error(exc: Exception, templates: Path, root: Path) -> SiteError:
+    """Locate a template failure at its template path:line."""
     path, line = "", 0
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         path, line = exc.filename, exc.lineno or 0
@@ -70,7 +70,7 @@ def template_error(exc: Exception, templates: Path, root: Path, rendering: str) 
     else:
         path = templates.relative_to(root).as_posix() if templates.is_relative_to(root) else ""
     message = getattr(exc, "message", None) or str(exc)
-    return SiteError(path, line, "", f"{type(exc).__name__}: {message} (rendering {rendering})")
+    return SiteError(path, line, "", f"{type(exc).__name__}: {message}")
 
 
 def _template_frame(tb: TracebackType | None, templates: Path) -> tuple[str, int]:
