@@ -70,6 +70,9 @@ def template_error(exc: Exception, templates: Path, root: Path) -> SiteError:
     else:
         path = templates.relative_to(root).as_posix() if templates.is_relative_to(root) else ""
     message = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, jinja2.TemplateNotFound):  # its message holds the absolute search path
+        folder = templates.relative_to(root) if templates.is_relative_to(root) else templates
+        message = f"no template {exc.name!r} in {folder.as_posix()}/"
     return SiteError(path, line, "", f"{type(exc).__name__}: {message}")
 
 
