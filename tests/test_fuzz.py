@@ -32,7 +32,7 @@ from sitegen.templating import make_environment
 
 settings.register_profile(
     "ci",
-    max_examples=120,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
