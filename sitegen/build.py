@@ -15,7 +15,7 @@ from sitegen.model import BuildOptions, Site, build_site
 from sitegen.parse import parse_source
 from sitegen.render import Progress, RenderedFile, render_site
 from sitegen.search import with_search_index
-from sitegen.write import WriteReport, write_output
+from sitegen.write import OutputError, WriteReport, write_output
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def build_files(root: Path, options: BuildOptions, progress: Progress | None = N
     config = load_config(root, errors)
     sources = load_sources(config, errors)
     static = load_static(config, errors)
-    renderer = MarkdownRenderer()
+    renderer = MarkdownRenderer(safe_html=config.markdown.safe_html)
     docs = [doc for source in sources if (doc := parse_source(source, renderer, errors))]
     site = build_site(docs, config, options, asset_urls(static), errors)
     errors.raise_if_any()
@@ -50,8 +50,23 @@ def build(
 ) -> BuildResult:
     """Build the site and swap it into the output folder; on any error output/ is untouched."""
     result = build_files(root, options, progress)
-    report = write_output(result.files, out or result.site.config.path("output"))
+    target = out or result.site.config.path("output")
+    check_output_folder(result.site.config, target)
+    report = write_output(result.files, target)
     return BuildResult(result.site, result.files, report)
+
+
+def check_output_folder(config: Config, out: Path) -> None:
+    """Refuse an output folder that would replace the site or any of its sources."""
+    target = out.resolve()
+    if config.root.resolve().is_relative_to(target):
+        raise OutputError(f"{out} holds the site itself; choose an output folder inside it")
+    for name in ("content", "templates", "static"):
+        source = config.path(name).resolve()
+        if target.is_relative_to(source) or source.is_relative_to(target):
+            raise OutputError(
+                f"{out} overlaps the site's {name} folder; choose another output folder"
+            )
 
 
 def asset_urls(static: list[StaticFile]) -> dict[str, str]:

@@ -187,6 +187,9 @@ def load_config(root: Path, errors: ErrorList) -> Config:
     except UnicodeDecodeError:
         errors.add(CONFIG_FILE, 1, "", "file is not valid UTF-8")
         return Config(root=root)
+    except OSError as exc:
+        errors.add(CONFIG_FILE, 0, "", f"cannot be read: {exc.strerror or exc}")
+        return Config(root=root)
     except tomllib.TOMLDecodeError as exc:
         line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 1
         errors.add(CONFIG_FILE, line, "", f"invalid TOML: {exc}")
@@ -260,9 +263,18 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
         if problem:
             errors.add(CONFIG_FILE, line("urls", f.name), f"urls.{f.name}", problem)
             bad_urls[f.name] = str(f.default)
+    output = Path(config.paths.output).parts
     for f in dataclasses.fields(PathsSection):
         value = getattr(config.paths, f.name)
-        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+        parts = Path(value).parts
+        if f.name != "output" and parts and output and parts[: len(output)] == output[: len(parts)]:
+            errors.add(
+                CONFIG_FILE,
+                line("paths", "output"),
+                "paths.output",
+                f"must not overlap paths.{f.name} ({value!r}): each build replaces it whole",
+            )
+        if not parts or Path(value).is_absolute() or ".." in parts:
             errors.add(
                 CONFIG_FILE,
                 line("paths", f.name),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitegen.errors import ErrorList
-from sitegen.parse import ParsedDoc
+from sitegen.parse import CONTROL_CHARACTER, ParsedDoc
 
 LEVELS = {
     "individ": "Individ-niveau",
@@ -33,6 +33,10 @@ def text(value: Any) -> str:
     result = str(value).strip()
     if not result:
         raise ValueError("must not be empty")
+    if match := CONTROL_CHARACTER.search(result):
+        raise ValueError(
+            f"must not contain the invisible control character U+{ord(match.group()):04X}"
+        )
     return result
 
 
@@ -83,7 +87,8 @@ def slug(value: Any) -> str:
 
     result = single_line(value)
     if slugify(result) != result:
-        raise ValueError(f"must be lowercase a-z, 0-9 and '-', like {slugify(result)!r}")
+        example = f", like {slugify(result)!r}" if slugify(result) else ""
+        raise ValueError(f"must be lowercase a-z, 0-9 and '-'{example}")
     return result
 
 

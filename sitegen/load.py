@@ -37,31 +37,60 @@ def _is_editor_litter(name: str) -> bool:
     return name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".swx", ".tmp"))
 
 
+def _link_problem(path: Path, real_root: Path) -> str:
+    """Why a symbolic link cannot be followed ("" when it stays inside the site)."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symbolic link is broken or loops"
+    if not target.is_relative_to(real_root):
+        return "symbolic link points outside the site"
+    return ""
+
+
 def _walk(folder: Path, root: Path, errors: ErrorList) -> list[Path]:
     """Regular files under `folder`, sorted; symlinks must stay inside the site."""
     found: list[Path] = []
     if not folder.is_dir():
         return found
     real_root = root.resolve()
-    for directory, subdirs, names in os.walk(folder, followlinks=False):
-        subdirs[:] = sorted(d for d in subdirs if not _is_editor_litter(d))
+    if folder.is_symlink() and (problem := _link_problem(folder, real_root)):
+        errors.add(folder.relative_to(root).as_posix(), 0, "", problem)
+        return found
+    seen = {folder.resolve()}
+    for directory, subdirs, names in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(subdirs):
+            path = Path(directory, name)
+            if _is_editor_litter(name):
+                continue
+            if path.is_symlink() and (problem := _link_problem(path, real_root)):
+                errors.add(path.relative_to(root).as_posix(), 0, "", problem)
+                continue
+            if path.resolve() in seen:  # a second way to the same folder: read it once
+                continue
+            seen.add(path.resolve())
+            kept.append(name)
+        subdirs[:] = kept
         for name in sorted(names):
             if _is_editor_litter(name):
                 continue
             path = Path(directory, name)
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                try:
-                    target = path.resolve(strict=True)
-                except (OSError, RuntimeError):
-                    errors.add(rel, 0, "", "symbolic link is broken or loops")
-                    continue
-                if not target.is_relative_to(real_root):
-                    errors.add(rel, 0, "", "symbolic link points outside the site")
-                    continue
+            if path.is_symlink() and (problem := _link_problem(path, real_root)):
+                errors.add(path.relative_to(root).as_posix(), 0, "", problem)
+                continue
             if path.is_file():
                 found.append(path)
     return found
+
+
+def _read(path: Path, rel: str, errors: ErrorList) -> bytes | None:
+    """The bytes of a file, or None with an error when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        errors.add(rel, 0, "", f"cannot be read: {exc.strerror or exc}")
+        return None
 
 
 def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
@@ -73,10 +102,18 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
             if path.suffix != ".md":
                 continue
             rel = path.relative_to(config.root).as_posix()
-            if path.stat().st_size > MAX_SOURCE_BYTES:
-                errors.add(rel, 0, "", f"file is larger than {MAX_SOURCE_BYTES // 2**20} MB")
+            size = path.stat().st_size
+            if size > MAX_SOURCE_BYTES:
+                errors.add(
+                    rel,
+                    0,
+                    "",
+                    f"file is {size / 2**20:.1f} MB; a content file may be at most "
+                    f"{MAX_SOURCE_BYTES // 2**20} MB (split it or move data out of it)",
+                )
                 continue
-            sources.append(SourceFile(rel, kind, path.read_bytes()))
+            if (data := _read(path, rel, errors)) is not None:
+                sources.append(SourceFile(rel, kind, data))
     return sources
 
 
@@ -93,7 +130,7 @@ def load_static(config: Config, errors: ErrorList) -> list[StaticFile]:
             if path.suffix == ".md" and prefix == "media/":
                 continue
             dest = prefix + path.relative_to(folder).as_posix()
-            files.append(
-                StaticFile(path.relative_to(config.root).as_posix(), dest, path.read_bytes())
-            )
+            rel = path.relative_to(config.root).as_posix()
+            if (data := _read(path, rel, errors)) is not None:
+                files.append(StaticFile(rel, dest, data))
     return files

@@ -116,6 +116,10 @@ TAXONOMIES = (
 )
 
 
+# A slug is a folder name in output/: file systems allow 255 bytes, readers' eyes far fewer.
+MAX_SLUG = 120
+
+
 def url_for(pattern: str, slug: str) -> str:
     return pattern.replace("{slug}", slug)
 
@@ -141,18 +145,25 @@ class LinkResolver:
         """The body HTML with every internal reference resolved; bad ones reported."""
         resolved: dict[str, str] = {}
         for ref in doc.markdown.references:
-            if is_unsafe_url(ref.target):
+            what = "image" if ref.image else "link"
+            if ref.invalid:
                 self.errors.add(
                     doc.source.path,
                     doc.line_of(ref.target),
-                    "link",
+                    what,
+                    f"{ref.target[:60]!r} is not a valid URL",
+                )
+            elif is_unsafe_url(ref.target):
+                self.errors.add(
+                    doc.source.path,
+                    doc.line_of(ref.at or ref.target),
+                    what,
                     f"unsafe URL {ref.target[:60]!r}: only http(s), mailto and "
                     "site links are allowed",
                 )
             elif ref.resolved:
                 url = self.lookup(ref.resolved)
                 if url is None:
-                    what = "image" if ref.image else "link"
                     self.errors.add(
                         doc.source.path,
                         doc.line_of(ref.target),
@@ -180,10 +191,14 @@ class LinkResolver:
                 doc.source.path,
                 line,
                 key,
-                f"unsafe URL {url[:60]!r}: only http(s), mailto and site links",
+                f"unsafe URL {url[:60]!r}: only http(s), mailto and site links are allowed",
             )
             return "#"
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            self.errors.add(doc.source.path, line, key, f"{url[:60]!r} is not a valid URL")
+            return "#"
         if parts.scheme or parts.netloc:
             return url
         base = "/" + posixpath.dirname(doc.source.path)
@@ -219,6 +234,7 @@ def build_site(
         local = ErrorList()
         values = fields.validate(doc, specs[doc.source.kind], local)
         _check_image(doc, values, local)
+        _check_term_slugs(doc, values, local)
         errors.extend(local.errors)
         if not local:
             by_kind.setdefault(doc.source.kind, []).append((doc, values))
@@ -266,6 +282,23 @@ def _check_image(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList) -> N
         )
 
 
+def _check_term_slugs(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList) -> None:
+    """Tags and municipalities become folder names: keep their slugs short enough."""
+    for key in ("tags", "municipality"):
+        names = values.get(key)
+        for name in (
+            (names,) if isinstance(names, str) else names if isinstance(names, tuple) else ()
+        ):
+            if len(slugify(name)) > MAX_SLUG:
+                errors.add(
+                    doc.source.path,
+                    doc.lines.get((key,), doc.start_line),
+                    key,
+                    f"{name[:40]!r}... is too long for a page name; "
+                    f"keep it under {MAX_SLUG} characters",
+                )
+
+
 def _assign_slugs(
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]],
     config: Config,
@@ -294,6 +327,13 @@ def _assign_slugs(
             url = url_for(patterns[kind], slug)
             if not slug:
                 errors.add(doc.source.path, line, key, "gives an empty slug; set 'slug'")
+            elif len(slug) > MAX_SLUG:
+                errors.add(
+                    doc.source.path,
+                    line,
+                    key,
+                    f"gives a slug of {len(slug)} characters; set a 'slug' of at most {MAX_SLUG}",
+                )
             elif url in taken:
                 errors.add(
                     doc.source.path,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import jinja2
 
-from sitegen.errors import ErrorList
+from sitegen.config import CONFIG_FILE
+from sitegen.errors import ErrorList, SiteError
 from sitegen.load import StaticFile
 from sitegen.model import Site
 from sitegen.routes import Route, output_path, site_routes
@@ -35,24 +36,58 @@ def render_site(
     env.globals.update(site=site, config=site.config)
     routes = site_routes(site)
     files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
+    made_by = {item.dest: item.source for item in static}
+    failures: dict[SiteError, list[str]] = {}  # one template fault -> the pages it broke
     for done, route in enumerate(routes, start=1):
-        rendered = _render(env, route, site, errors)
+        rendered = _render(env, route, site, failures)
         if rendered is not None:
+            if rendered.path in made_by:
+                errors.errors.append(_collision(rendered.path, made_by[rendered.path], route))
+            made_by[rendered.path] = route.dest
             files[rendered.path] = rendered
         if progress:
             progress(done, len(routes))
+    for fault, pages in failures.items():
+        more = f" and {len(pages) - 1} more page{'s' if len(pages) > 2 else ''}"
+        rendering = f"rendering {pages[0]}{more if len(pages) > 1 else ''}"
+        errors.add(fault.path, fault.line, fault.field, f"{fault.message} ({rendering})")
     return [files[path] for path in sorted(files)]
 
 
+def _collision(path: str, first: str, route: Route) -> SiteError:
+    """Two things would be written to one output file: report it where it can be fixed.
+
+    `first` is a static file's source path, or the site path of the page written first.
+    """
+    if not first.startswith("/"):
+        return SiteError(first, 0, "", f"is overwritten by the page {route.dest}; rename it")
+    source = next(
+        (
+            value.source
+            for value in route.context.values()
+            if isinstance(getattr(value, "source", None), str)
+        ),
+        CONFIG_FILE,
+    )
+    return SiteError(
+        source,
+        0,
+        "",
+        f"the pages {first} and {route.dest} would both be written to {path}; "
+        "change a slug or a URL pattern",
+    )
+
+
 def _render(
-    env: jinja2.Environment, route: Route, site: Site, errors: ErrorList
+    env: jinja2.Environment, route: Route, site: Site, failures: dict[SiteError, list[str]]
 ) -> RenderedFile | None:
     try:
         template = env.get_template(route.template)
         text = template.render(route.context, current_url=route.dest)
     except Exception as exc:  # a template can fail in any way; report it at its line
         templates = site.config.path("templates")
-        errors.errors.append(template_error(exc, templates, site.config.root, route.dest))
+        fault = template_error(exc, templates, site.config.root)
+        failures.setdefault(fault, []).append(route.dest)
         return None
     data = route.finish(text) if route.finish else text.encode("utf-8")
     return RenderedFile(output_path(route.dest), data)
