@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -18,7 +19,7 @@ from matplotlib.ticker import NullLocator
 TOOLS = {"sitegen": "sitegen", "hugo": "Hugo", "pelican": "Pelican", "mkdocs": "MkDocs"}
 
 
-def series(summary: list[dict], tool: str) -> tuple[list[int], list[float]]:
+def series(summary: list[dict[str, Any]], tool: str) -> tuple[list[int], list[float]]:
     points = sorted(
         (row["n"], row["median_s"])
         for row in summary

@@ -134,7 +134,8 @@ def machine_section(data: Row) -> str:
         ["memory", f"{m['memory_gib']} GiB"],
         ["kernel", m["kernel"]],
         ["Python (sitegen)", m["python"]],
-        ["load average at start", ", ".join(str(x) for x in m["load_average_at_start"])],
+        ["load average (1, 5, 15 min) at start", ", ".join(map(str, m["load_average_at_start"]))],
+        ["load average (1, 5, 15 min) at end", ", ".join(map(str, m["load_average_at_end"]))],
         ["peak memory from", m["memory_measure"]],
     ]
     rows += [[name, f"`{value}`"] for name, value in v.items()]
@@ -174,7 +175,8 @@ METHOD = """\
   (`CACHE_CONTENT`, `LOAD_CONTENT_CACHE`).
 - Runs alternate between the tools (sitegen, Hugo, Pelican, MkDocs, sitegen, ...)
   within every scenario and repeat, so background noise hits all of them alike.
-  Tables show medians over the repeats.
+  Tables show medians over the repeats. The JSON has every run with the 1-minute
+  load average after it: a loaded machine shows there.
 - All four tools build the same generated corpus (`bench/corpus.py`, seed in the
   JSON): Danish case articles of 600-900 words with headings, lists, tables in
   about a third, and links between cases. The peers build a page per case, a home

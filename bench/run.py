@@ -173,10 +173,10 @@ def generate(n: int, seed: int) -> Path:
 
 
 def use_repo_templates(site: Path) -> None:
-    """Give the bench site the repository's own templates/ (the real site's theme)."""
+    """Link the repository's own templates/ (the real site's theme) into the bench site."""
     source = REPO / "templates"
     if source.is_dir() and not (site / "templates").exists():
-        shutil.copytree(source, site / "templates")
+        (site / "templates").symlink_to(source, target_is_directory=True)
 
 
 def sitegen_tool(root: Path, options: Options) -> Tool:
@@ -263,7 +263,8 @@ def edit_one_case(tools: list[Tool], slug: str, repeat: int) -> None:
 
 def corpus_facts(case_dir: Path) -> tuple[list[str], int]:
     """Slugs of the generated cases and how many distinct tags they use."""
-    slugs, tags = [], set()
+    slugs: list[str] = []
+    tags: set[str] = set()
     for path in sorted(case_dir.glob("*.md")):
         slugs.append(path.stem)
         with path.open(encoding="utf-8") as handle:
@@ -303,6 +304,7 @@ def record(n: int, tool: str, scenario: str, repeat: int, m: Measurement) -> Row
         "maxrss_mib": round(m.maxrss_mib, 1),
         "tree_rss_mib": round(m.tree_rss_mib, 1),
         "peak_mib": round(m.peak_mib, 1),
+        "load1_after": round(os.getloadavg()[0], 2),
     }
     if not m.ok:
         result["output_tail"] = m.output_tail
@@ -399,7 +401,7 @@ def machine() -> Row:
         "memory_gib": memory_gib(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "memory_measure": "GNU time %M" if GNU_TIME.exists() else "wait4 ru_maxrss",
     }
 
@@ -466,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     log("== setting up bench/.venv")
     ensure_venv()
     started = dt.datetime.now(dt.UTC)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, list[Row]] = {"runs": [], "checks": []}
     sitegen = probe_sitegen(options)
     if not sitegen["help_ok"]:
@@ -477,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
         "command": options.command,
         "config": {k: v for k, v in asdict(options).items() if k not in ("command", "docs")},
-        "machine": machine(),
+        "machine": {**machine(), "load_average_at_start": load_at_start},
         "versions": versions(),
         "sitegen_probe": sitegen,
         "summary": summarize(results["runs"]),

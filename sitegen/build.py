@@ -17,8 +17,9 @@ from sitegen.manifest import write_tracked
 from sitegen.model import Site, build_site
 from sitegen.options import BuildOptions, build_date, default_options
 from sitegen.render import Progress, RenderedFile
+from sitegen.search import with_search_index
 from sitegen.steps import parse_sources, render_site
-from sitegen.write import WriteReport, write_output
+from sitegen.write import OutputError, WriteReport, write_output
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def build_files(
         errors.raise_if_any()
         theme = templates_digest(inputs)
         files = render_site(site, inputs.static, errors, progress, cache, jobs, theme)
+        errors.raise_if_any()
+        files = with_search_index(files, config.site.language, errors, cache)
     errors.raise_if_any()
     return BuildResult(site, files)
 
@@ -66,8 +69,10 @@ def build(
 ) -> BuildResult:
     """Build the site and swap it into the output folder; on any error output/ is untouched."""
     inputs = inputs or load_inputs(root)
+    target = (out or inputs.config.path("output")).absolute()
+    if not inputs.errors:  # a bad config is reported as such by build_files
+        check_output_folder(inputs.config, target)  # before anything (the cache too) is written
     result = build_files(root, options, progress, cache, jobs, inputs)
-    target = (out or result.site.config.path("output")).absolute()
     with collector_paused():
         if cache is None:
             report = write_output(result.files, target)
@@ -91,6 +96,19 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def check_output_folder(config: Config, out: Path) -> None:
+    """Refuse an output folder that would replace the site or any of its sources."""
+    target = out.resolve()
+    if config.root.resolve().is_relative_to(target):
+        raise OutputError(f"{out} holds the site itself; choose an output folder inside it")
+    for name in ("content", "templates", "static"):
+        source = config.path(name).resolve()
+        if target.is_relative_to(source) or source.is_relative_to(target):
+            raise OutputError(
+                f"{out} overlaps the site's {name} folder; choose another output folder"
+            )
 
 
 def asset_urls(static: list[StaticFile]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from sitegen.inputs import load_inputs
 from sitegen.manifest import up_to_date
 from sitegen.options import default_options
 from sitegen.parallel import default_jobs
-from sitegen.write import OutputError
+from sitegen.write import OutputError, clean_leftovers
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -121,6 +121,7 @@ def run_build(args: argparse.Namespace) -> int:
     target = Path(args.out).absolute() if args.out else inputs.config.path("output").absolute()
     record = up_to_date(inputs, options, target, cache) if cache else None
     if record is not None:  # nothing to do: not even the Markdown or template code is loaded
+        clean_leftovers(target)
         if args.verbose:
             for path in sorted(record.files):
                 print(path)
@@ -180,7 +181,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 # Modules that register further commands when imported (serve, check, newsletter ...).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "sitegen.serve",
+    "sitegen.new",
+    "sitegen.check",
+    "sitegen.newsletter_send",
+)
 
 
 def _load_commands() -> None:
@@ -191,7 +197,9 @@ def _load_commands() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_commands()
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not (words and words[0] in COMMANDS):  # `sitegen build` need not import the others
+        _load_commands()
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

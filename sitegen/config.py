@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,33 @@ class MarkdownSection:
 @dataclass(frozen=True)
 class NewsletterSection:
     signup_url: str = _doc("", "URL the signup form posts to; empty offers a mail link instead.")
+    from_address: str = _doc("", "Sender address of the newsletter; empty uses `contact.email`.")
+    from_name: str = _doc("", "Sender name of the newsletter; empty uses `site.title`.")
+    reply_to: str = _doc("", "Reply-To address of the newsletter; empty leaves it out.")
+    unsubscribe_url: str = _doc(
+        "",
+        "https page that unsubscribes; each recipient's link adds `?email=...&token=...` "
+        "(RFC 8058 one-click). Empty: mail unsubscribe only.",
+    )
+    unsubscribe_mailto: str = _doc(
+        "", "Address that takes unsubscribe mails; empty uses `contact.email`."
+    )
+    unsubscribe_secret_env: str = _doc(
+        "SITEGEN_UNSUBSCRIBE_SECRET",
+        "Environment variable with the secret that signs the unsubscribe tokens (HMAC-SHA256).",
+    )
+    smtp_host: str = _doc("", "SMTP server the newsletter is sent through (`--smtp-host`).")
+    smtp_port: int = _doc(587, "Port of the SMTP server (`--smtp-port`).")
+    smtp_starttls: bool = _doc(True, "Switch the SMTP connection to TLS with STARTTLS.")
+    smtp_user: str = _doc("", "SMTP login name; empty sends without logging in.")
+    smtp_password_env: str = _doc(
+        "SITEGEN_SMTP_PASSWORD",
+        "Environment variable with the SMTP password (never put the password in this file).",
+    )
+    send_log_dir: str = _doc(
+        "", "Folder for send logs; empty keeps each log next to its recipients file."
+    )
+    rate: int = _doc(10, "Messages sent per second at most (`--rate`); 0 for no limit.")
 
 
 @dataclass(frozen=True)
@@ -159,6 +187,9 @@ def load_config(root: Path, errors: ErrorList) -> Config:
     except UnicodeDecodeError:
         errors.add(CONFIG_FILE, 1, "", "file is not valid UTF-8")
         return Config(root=root)
+    except OSError as exc:
+        errors.add(CONFIG_FILE, 0, "", f"cannot be read: {exc.strerror or exc}")
+        return Config(root=root)
     except tomllib.TOMLDecodeError as exc:
         line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 1
         errors.add(CONFIG_FILE, line, "", f"invalid TOML: {exc}")
@@ -224,6 +255,7 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
         errors.add(
             CONFIG_FILE, line("pagination", "per_page"), "pagination.per_page", "must be at least 1"
         )
+    _check_newsletter(config.newsletter, line, errors)
     bad_urls: dict[str, str] = {}
     for f in dataclasses.fields(UrlsSection):
         pattern: str = getattr(config.urls, f.name)
@@ -231,9 +263,18 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
         if problem:
             errors.add(CONFIG_FILE, line("urls", f.name), f"urls.{f.name}", problem)
             bad_urls[f.name] = str(f.default)
+    output = Path(config.paths.output).parts
     for f in dataclasses.fields(PathsSection):
         value = getattr(config.paths, f.name)
-        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+        parts = Path(value).parts
+        if f.name != "output" and parts and output and parts[: len(output)] == output[: len(parts)]:
+            errors.add(
+                CONFIG_FILE,
+                line("paths", "output"),
+                "paths.output",
+                f"must not overlap paths.{f.name} ({value!r}): each build replaces it whole",
+            )
+        if not parts or Path(value).is_absolute() or ".." in parts:
             errors.add(
                 CONFIG_FILE,
                 line("paths", f.name),
@@ -244,6 +285,26 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
                 config, paths=dataclasses.replace(config.paths, **{f.name: str(f.default)})
             )
     return dataclasses.replace(config, urls=dataclasses.replace(config.urls, **bad_urls))
+
+
+def _check_newsletter(
+    settings: NewsletterSection, line: Callable[[str, str], int], errors: ErrorList
+) -> None:
+    """Sending settings that are of the right type but cannot work."""
+    unsubscribe = urlsplit(settings.unsubscribe_url)
+    if settings.unsubscribe_url and (unsubscribe.scheme != "https" or not unsubscribe.netloc):
+        errors.add(
+            CONFIG_FILE,
+            line("newsletter", "unsubscribe_url"),
+            "newsletter.unsubscribe_url",
+            "must be an https URL (one-click unsubscribe, RFC 8058)",
+        )
+    if not 0 < settings.smtp_port < 65536:
+        errors.add(
+            CONFIG_FILE, line("newsletter", "smtp_port"), "newsletter.smtp_port", "must be 1-65535"
+        )
+    if settings.rate < 0:
+        errors.add(CONFIG_FILE, line("newsletter", "rate"), "newsletter.rate", "must be 0 or more")
 
 
 def url_pattern_problem(pattern: str, needs_slug: bool) -> str:

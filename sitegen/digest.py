@@ -24,7 +24,17 @@ from typing import Any
 
 DIGEST_SIZE = 20
 # Libraries whose versions change what a build writes.
-OUTPUT_LIBRARIES = ("markdown", "jinja2", "markupsafe", "babel", "PyYAML", "nh3", "css-inline")
+OUTPUT_LIBRARIES = (
+    "markdown",
+    "jinja2",
+    "markupsafe",
+    "babel",
+    "PyYAML",
+    "nh3",
+    "css-inline",
+    "pagefind",
+    "pagefind-bin",
+)
 
 
 def hasher() -> Any:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitegen.errors import ErrorList
-from sitegen.parse import ParsedDoc
+from sitegen.parse import CONTROL_CHARACTER, ParsedDoc
 
 LEVELS = {
     "individ": "Individ-niveau",
@@ -33,6 +33,10 @@ def text(value: Any) -> str:
     result = str(value).strip()
     if not result:
         raise ValueError("must not be empty")
+    if match := CONTROL_CHARACTER.search(result):
+        raise ValueError(
+            f"must not contain the invisible control character U+{ord(match.group()):04X}"
+        )
     return result
 
 
@@ -83,7 +87,8 @@ def slug(value: Any) -> str:
 
     result = single_line(value)
     if slugify(result) != result:
-        raise ValueError(f"must be lowercase a-z, 0-9 and '-', like {slugify(result)!r}")
+        example = f", like {slugify(result)!r}" if slugify(result) else ""
+        raise ValueError(f"must be lowercase a-z, 0-9 and '-'{example}")
     return result
 
 
@@ -130,11 +135,36 @@ CASE_FIELDS: dict[str, FieldSpec] = {
     "slug": FieldSpec(slug),
 }
 
+SINCE_LAST = "since-last"
+
+
+def case_references(value: Any) -> str | tuple[str, ...]:
+    """`since-last`, or a list of case references (a Markdown path or a slug)."""
+    if isinstance(value, str) and value.strip() == SINCE_LAST:
+        return SINCE_LAST
+    if not isinstance(value, list):
+        raise ValueError(
+            f"must be a list of cases (their .md paths or slugs) or {SINCE_LAST!r}, "
+            f"not {_describe(value)}"
+        )
+    return tuple(single_line(item) for item in value)
+
+
 PAGE_FIELDS: dict[str, FieldSpec] = {
     "title": FieldSpec(single_line, required=True),
     "lead": FieldSpec(text),
     "draft": FieldSpec(flag, default=False),
     "updated": FieldSpec(date),
+    "slug": FieldSpec(slug),
+}
+
+
+NEWSLETTER_FIELDS: dict[str, FieldSpec] = {
+    "title": FieldSpec(single_line, required=True),
+    "date": FieldSpec(date, required=True),
+    "preheader": FieldSpec(single_line),
+    "cases": FieldSpec(case_references, default=()),
+    "draft": FieldSpec(flag, default=False),
     "slug": FieldSpec(slug),
 }
 

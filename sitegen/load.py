@@ -37,55 +37,60 @@ def _is_editor_litter(name: str) -> bool:
     return name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".swx", ".tmp"))
 
 
-def _walk(folder: Path, root: Path, errors: ErrorList) -> list[Path]:
-    """Regular files under `folder`, sorted; symlinks must stay inside the site.
+def _link_problem(path: Path, real_root: Path) -> str:
+    """Why a symbolic link cannot be followed ("" when it stays inside the site)."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symbolic link is broken or loops"
+    if not target.is_relative_to(real_root):
+        return "symbolic link points outside the site"
+    return ""
 
-    Folders are listed with os.scandir, whose entries know their type without a stat call:
-    this walk runs on every build, a no-change rebuild included.
-    """
+
+def _walk(folder: Path, root: Path, errors: ErrorList) -> list[Path]:
+    """Regular files under `folder`, sorted; symlinks must stay inside the site."""
     found: list[Path] = []
     if not folder.is_dir():
         return found
     real_root = root.resolve()
-    _scan(str(folder), root, real_root, errors, found)
+    if folder.is_symlink() and (problem := _link_problem(folder, real_root)):
+        errors.add(folder.relative_to(root).as_posix(), 0, "", problem)
+        return found
+    seen = {folder.resolve()}
+    for directory, subdirs, names in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(subdirs):
+            path = Path(directory, name)
+            if _is_editor_litter(name):
+                continue
+            if path.is_symlink() and (problem := _link_problem(path, real_root)):
+                errors.add(path.relative_to(root).as_posix(), 0, "", problem)
+                continue
+            if path.resolve() in seen:  # a second way to the same folder: read it once
+                continue
+            seen.add(path.resolve())
+            kept.append(name)
+        subdirs[:] = kept
+        for name in sorted(names):
+            if _is_editor_litter(name):
+                continue
+            path = Path(directory, name)
+            if path.is_symlink() and (problem := _link_problem(path, real_root)):
+                errors.add(path.relative_to(root).as_posix(), 0, "", problem)
+                continue
+            if path.is_file():
+                found.append(path)
     return found
 
 
-def _scan(folder: str, root: Path, real_root: Path, errors: ErrorList, found: list[Path]) -> None:
-    with os.scandir(folder) as listing:
-        entries = sorted(listing, key=lambda entry: entry.name)
-    subfolders: list[str] = []
-    for entry in entries:
-        if _is_editor_litter(entry.name):
-            continue
-        if entry.is_dir():  # a symlinked folder is not followed
-            if not entry.is_symlink():
-                subfolders.append(entry.path)
-            continue
-        path = Path(entry.path)
-        if entry.is_symlink():
-            rel = _relative(path, root)
-            try:
-                target = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                errors.add(rel, 0, "", "symbolic link is broken or loops")
-                continue
-            if not target.is_relative_to(real_root):
-                errors.add(rel, 0, "", "symbolic link points outside the site")
-                continue
-        if entry.is_file():
-            found.append(path)
-    for subfolder in subfolders:
-        _scan(subfolder, root, real_root, errors, found)
-
-
-def _relative(path: Path, root: Path) -> str:
-    """`path` relative to the site root, as a POSIX string."""
-    prefix = str(root) + os.sep
-    text = str(path)
-    if text.startswith(prefix):
-        return text[len(prefix) :].replace(os.sep, "/")
-    return path.relative_to(root).as_posix()
+def _read(path: Path, rel: str, errors: ErrorList) -> bytes | None:
+    """The bytes of a file, or None with an error when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        errors.add(rel, 0, "", f"cannot be read: {exc.strerror or exc}")
+        return None
 
 
 def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
@@ -96,12 +101,19 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
         for path in _walk(content / folder, config.root, errors):
             if path.suffix != ".md":
                 continue
-            rel = _relative(path, config.root)
-            with open(path, "rb") as handle:
-                if os.fstat(handle.fileno()).st_size > MAX_SOURCE_BYTES:
-                    errors.add(rel, 0, "", f"file is larger than {MAX_SOURCE_BYTES // 2**20} MB")
-                    continue
-                sources.append(SourceFile(rel, kind, handle.read()))
+            rel = path.relative_to(config.root).as_posix()
+            size = path.stat().st_size
+            if size > MAX_SOURCE_BYTES:
+                errors.add(
+                    rel,
+                    0,
+                    "",
+                    f"file is {size / 2**20:.1f} MB; a content file may be at most "
+                    f"{MAX_SOURCE_BYTES // 2**20} MB (split it or move data out of it)",
+                )
+                continue
+            if (data := _read(path, rel, errors)) is not None:
+                sources.append(SourceFile(rel, kind, data))
     return sources
 
 
@@ -118,7 +130,7 @@ def load_static(config: Config, errors: ErrorList) -> list[StaticFile]:
             if path.suffix == ".md" and prefix == "media/":
                 continue
             dest = prefix + path.relative_to(folder).as_posix()
-            files.append(
-                StaticFile(path.relative_to(config.root).as_posix(), dest, path.read_bytes())
-            )
+            rel = path.relative_to(config.root).as_posix()
+            if (data := _read(path, rel, errors)) is not None:
+                files.append(StaticFile(rel, dest, data))
     return files

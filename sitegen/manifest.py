@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sitegen import write
 from sitegen.cache import BuildCache
 from sitegen.digest import digest_bytes
 from sitegen.inputs import Inputs, inputs_digest
@@ -116,39 +117,49 @@ def write_tracked(
 ) -> WriteReport:
     """Like write_output (atomic swap, unchanged files keep their inode), but cheap to repeat."""
     out = out.absolute()
-    name = record_name(out)
     digests = {item.path: cache.digest_of(item.data) for item in files}
-    with output_lock(out):
-        record = current_record(cache, out)
-        if record is None:
-            cache.save_record("spare-" + name, None)
+    try:
+        with output_lock(out):
+            return _write_locked(files, out, cache, inputs, digests)
+    except OSError as exc:
+        raise OutputError(f"could not write {write._describe(exc, out)}") from exc
+
+
+def _write_locked(
+    files: Sequence[RenderedFile],
+    out: Path,
+    cache: BuildCache,
+    inputs: bytes,
+    digests: dict[str, bytes],
+) -> WriteReport:
+    name = record_name(out)
+    _clean_leftovers(out)
+    record = current_record(cache, out)
+    if record is None:
+        cache.save_record("spare-" + name, None)
+        report = _locked_write(files, out)
+        cache.save_record("output-" + name, _record(out, inputs, digests))
+        return report
+    if record.files == digests:
+        cache.save_record("output-" + name, OutputRecord(inputs, digests, record.stats))
+        return WriteReport(0, len(files), 0)
+    spare = cache.spare_folder(name)
+    assert spare is not None
+    spare_record = cache.load_record("spare-" + name)
+    if not (isinstance(spare_record, OutputRecord) and _usable(spare, spare_record)):
+        shutil.rmtree(spare, ignore_errors=True)
+        spare.mkdir(parents=True)
+        if os.stat(spare).st_dev != os.stat(out.parent).st_dev:  # no atomic swap across disks
+            shutil.rmtree(spare, ignore_errors=True)
             report = _locked_write(files, out)
             cache.save_record("output-" + name, _record(out, inputs, digests))
             return report
-        if record.files == digests:
-            cache.save_record("output-" + name, OutputRecord(inputs, digests, record.stats))
-            return WriteReport(0, len(files), 0)
-        spare = cache.spare_folder(name)
-        assert spare is not None
-        spare_record = cache.load_record("spare-" + name)
-        _clean_leftovers(out)
-        try:
-            if not (isinstance(spare_record, OutputRecord) and _usable(spare, spare_record)):
-                shutil.rmtree(spare, ignore_errors=True)
-                spare.mkdir(parents=True)
-                if os.stat(spare).st_dev != os.stat(out.parent).st_dev:
-                    shutil.rmtree(spare, ignore_errors=True)
-                    report = _locked_write(files, out)
-                    cache.save_record("output-" + name, _record(out, inputs, digests))
-                    return report
-                spare_record = OutputRecord(b"", {}, snapshot(spare, []))
-            cache.save_record("spare-" + name, None)  # the spare is about to change
-            report = _update(spare, spare_record, out, record, files, digests)
-            _swap_in(spare, out)
-        except OSError as exc:
-            raise OutputError(f"could not write {out}: {exc.strerror or exc}") from exc
-        cache.save_record("spare-" + name, record)  # the displaced tree is the old output
-        cache.save_record("output-" + name, _record(out, inputs, digests))
+        spare_record = OutputRecord(b"", {}, snapshot(spare, []))
+    cache.save_record("spare-" + name, None)  # the spare is about to change
+    report = _update(spare, spare_record, out, record, files, digests)
+    _swap_in(spare, out)
+    cache.save_record("spare-" + name, record)  # the displaced tree is the old output
+    cache.save_record("output-" + name, _record(out, inputs, digests))
     return report
 
 
@@ -192,23 +203,25 @@ def _update(
             continue
         relative = _safe_relative(relative).as_posix()
         target = spare / relative
-        if folders is None:
-            folders = _folders(spare_record.files) - gone
-        if relative.rpartition("/")[0] not in folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            folders.update(_folders([relative]))
-        _unlink(target)
-        if same:
-            unchanged += 1
-            try:
-                os.link(out / relative, target)
-                continue
-            except OSError:
-                pass
-        else:
-            written += 1
-        with open(target, "wb") as handle:
-            handle.write(item.data)
+        try:
+            if folders is None:
+                folders = _folders(spare_record.files) - gone
+            if relative.rpartition("/")[0] not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.update(_folders([relative]))
+            _unlink(target)
+            if same:
+                unchanged += 1
+                try:
+                    os.link(out / relative, target)
+                    continue
+                except OSError:
+                    unchanged -= 1
+            write.write_file(target, item.data)
+        except OSError as exc:
+            exc.filename = str(out / relative)  # name the file as it would be in output/
+            raise
+        written += 1
     removed = sum(1 for path in out_record.files if path not in digests)
     return WriteReport(written, unchanged, removed)
 

@@ -7,23 +7,33 @@ so parsing one file never needs to know the others.
 
 from __future__ import annotations
 
+import html as htmllib
 import posixpath
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
 from markdown import Extension, Markdown
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE
 
+from sitegen.sanitize import PLACEHOLDER_SCHEME, sanitize_html
 from sitegen.slugs import unique_slug
 from sitegen.typography import DanishTypography
 
-PLACEHOLDER = "sitegen:"
+PLACEHOLDER = f"{PLACEHOLDER_SCHEME}:"
 # Starts with a literal, so the regex engine scans for it quickly (this runs over every body).
 _PLACEHOLDER_RE = re.compile(r'="sitegen:([^"#]*)((?:#[^"]*)?)"')
 _STASH = re.compile("\x02[^\x03]*\x03")
 _BAD_SCHEMES = ("javascript", "data", "vbscript", "file")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
+# Browsers drop leading C0 controls and spaces, and every tab and newline, before the scheme.
+_LEADING_JUNK = "".join(chr(c) for c in range(0x21))
+_URL_WHITESPACE = re.compile("[\t\n\r]")
+# Attributes of raw HTML whose value a browser follows or loads as a URL.
+_URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data", "xlink:href", "cite"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class Reference:
     resolved: str  # site-root path of the file it names ("" for external URLs)
     image: bool
     text: str
+    at: str = ""  # text to look for in the body to find its line, when not `target`
+    invalid: bool = False  # not a URL at all (like 'http://[x')
 
 
 @dataclass
@@ -72,8 +84,17 @@ class _ContentProcessor(Treeprocessor):
 
     def _reference(self, element: etree.Element, attribute: str, image: bool) -> str:
         target = element.get(attribute, "")
+        if AMP_SUBSTITUTE in target:  # an <address@example.org> autolink, entity-obfuscated
+            target = htmllib.unescape(target.replace(AMP_SUBSTITUTE, "&"))
         text = element.get("alt", "") if image else "".join(element.itertext()).strip()
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:
+            self.collected.references.append(Reference(target, "", image, text, invalid=True))
+            return target
+        if is_unsafe_url(target):
+            self.collected.references.append(Reference(target, "", image, text))
+            return "#"
         resolved = ""
         rewritten = target
         if not parts.scheme and not parts.netloc and parts.path:
@@ -103,10 +124,39 @@ class RenderedMarkdown:
     references: tuple[Reference, ...]
 
 
-class MarkdownRenderer:
-    """One Python-Markdown instance, reset between documents."""
+class _RawUrlFinder(HTMLParser):
+    """Collects the URLs in raw HTML that an editor wrote into a Markdown body."""
 
     def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[Reference] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        written = self.get_starttag_text() or ""
+        for name, value in attrs:
+            if name in _URL_ATTRIBUTES and value and is_unsafe_url(value):
+                self.found.append(Reference(value, "", tag == "img", "", at=written))
+
+    handle_startendtag = handle_starttag
+
+
+def _unsafe_raw_urls(blocks: list[str]) -> list[Reference]:
+    finder = _RawUrlFinder()
+    for block in blocks:
+        finder.feed(block)
+    finder.close()
+    return finder.found
+
+
+class MarkdownRenderer:
+    """One Python-Markdown instance, reset between documents.
+
+    With `safe_html`, the HTML is sanitized (nh3) after rendering: raw HTML from
+    untrusted editors keeps its structure but loses scripts, event handlers and styles.
+    """
+
+    def __init__(self, safe_html: bool = False) -> None:
+        self.safe_html = safe_html
         self._collected = _Collected()
         self._md = Markdown(
             extensions=[
@@ -136,15 +186,23 @@ class MarkdownRenderer:
         self._collected.source_dir = "/" + posixpath.dirname(source_path)
         self._md.reset()
         html = self._md.convert(text)
-        return RenderedMarkdown(
-            html, tuple(self._collected.headings), tuple(self._collected.references)
-        )
+        references = self._collected.references
+        references += _unsafe_raw_urls([str(block) for block in self._md.htmlStash.rawHtmlBlocks])
+        if self.safe_html:
+            html = sanitize_html(html)
+        return RenderedMarkdown(html, tuple(self._collected.headings), tuple(references))
+
+
+def url_scheme(url: str) -> str:
+    """The scheme a browser would see in `url`, after entities, controls and case."""
+    text = _URL_WHITESPACE.sub("", htmllib.unescape(url).lstrip(_LEADING_JUNK)).lower()
+    match = _SCHEME.match(text)
+    return match.group(1) if match else ""
 
 
 def is_unsafe_url(url: str) -> bool:
     """URLs that would run script or smuggle content: javascript:, data: and the like."""
-    scheme = urlsplit(url.strip().lower().replace("\t", "").replace("\n", "")).scheme
-    return scheme in _BAD_SCHEMES
+    return url_scheme(url) in _BAD_SCHEMES
 
 
 def replace_placeholders(html: str, url_of: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from sitegen import fields
 from sitegen.config import Config
 from sitegen.errors import ErrorList
+from sitegen.issues import NewsletterIssue, build_issues
 from sitegen.markup import Heading, is_unsafe_url, replace_placeholders
 from sitegen.options import BuildOptions as BuildOptions
 from sitegen.parse import ParsedDoc
@@ -96,7 +97,7 @@ class Site:
     cases: tuple[Case, ...]  # published, newest first
     pages: tuple[Page, ...]
     taxonomies: tuple[Taxonomy, ...]
-    extras: tuple[Any, ...] = ()  # further content kinds (newsletter issues)
+    newsletter_issues: tuple[NewsletterIssue, ...] = ()  # newest first
 
     def taxonomy(self, key: str) -> Taxonomy:
         return next(t for t in self.taxonomies if t.key == key)
@@ -107,6 +108,10 @@ TAXONOMIES = (
     ("municipality", "Kommuner", "Kommune", "municipalities"),
     ("level", "Niveauer", "Niveau", "levels"),
 )
+
+
+# A slug is a folder name in output/: file systems allow 255 bytes, readers' eyes far fewer.
+MAX_SLUG = 120
 
 
 def url_for(pattern: str, slug: str) -> str:
@@ -134,18 +139,25 @@ class LinkResolver:
         """The body HTML with every internal reference resolved; bad ones reported."""
         resolved: dict[str, str] = {}
         for ref in doc.markdown.references:
-            if is_unsafe_url(ref.target):
+            what = "image" if ref.image else "link"
+            if ref.invalid:
                 self.errors.add(
                     doc.source.path,
                     doc.line_of(ref.target),
-                    "link",
+                    what,
+                    f"{ref.target[:60]!r} is not a valid URL",
+                )
+            elif is_unsafe_url(ref.target):
+                self.errors.add(
+                    doc.source.path,
+                    doc.line_of(ref.at or ref.target),
+                    what,
                     f"unsafe URL {ref.target[:60]!r}: only http(s), mailto and "
                     "site links are allowed",
                 )
             elif ref.resolved:
                 url = self.lookup(ref.resolved)
                 if url is None:
-                    what = "image" if ref.image else "link"
                     self.errors.add(
                         doc.source.path,
                         doc.line_of(ref.target),
@@ -173,10 +185,14 @@ class LinkResolver:
                 doc.source.path,
                 line,
                 key,
-                f"unsafe URL {url[:60]!r}: only http(s), mailto and site links",
+                f"unsafe URL {url[:60]!r}: only http(s), mailto and site links are allowed",
             )
             return "#"
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            self.errors.add(doc.source.path, line, key, f"{url[:60]!r} is not a valid URL")
+            return "#"
         if parts.scheme or parts.netloc:
             return url
         base = "/" + posixpath.dirname(doc.source.path)
@@ -200,19 +216,29 @@ def build_site(
 ) -> Site:
     """Validate every document and assemble the site model."""
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]] = {}
-    specs = {"case": fields.CASE_FIELDS, "page": fields.PAGE_FIELDS}
+    invalid: list[ParsedDoc] = []
+    specs = {
+        "case": fields.CASE_FIELDS,
+        "page": fields.PAGE_FIELDS,
+        "newsletter": fields.NEWSLETTER_FIELDS,
+    }
     for doc in docs:
         if doc.source.kind not in specs:
             continue
         local = ErrorList()
         values = fields.validate(doc, specs[doc.source.kind], local)
         _check_image(doc, values, local)
+        _check_term_slugs(doc, values, local)
         errors.extend(local.errors)
         if not local:
             by_kind.setdefault(doc.source.kind, []).append((doc, values))
+        else:
+            invalid.append(doc)
 
     slugs = _assign_slugs(by_kind, config, errors)
     url_of = dict(asset_urls)
+    # Invalid documents still have a URL, so links to them are not reported a second time.
+    url_of.update({"/" + doc.source.path: "/" for doc in invalid})
     url_of.update({"/" + path: url for path, (_, url) in slugs.items()})
     resolver = LinkResolver(config, url_of, errors)
 
@@ -230,7 +256,10 @@ def build_site(
         reverse=True,
     )
     pages = sorted((p for p in pages if options.drafts or not p.draft), key=lambda p: p.slug)
-    return Site(config, tuple(published), tuple(pages), _taxonomies(published, config))
+    issues = build_issues(
+        by_kind.get("newsletter", []), slugs, cases, published, options, resolver, errors
+    )
+    return Site(config, tuple(published), tuple(pages), _taxonomies(published, config), issues)
 
 
 def _is_published(draft: bool, date: dt.date, options: BuildOptions) -> bool:
@@ -247,13 +276,34 @@ def _check_image(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList) -> N
         )
 
 
+def _check_term_slugs(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList) -> None:
+    """Tags and municipalities become folder names: keep their slugs short enough."""
+    for key in ("tags", "municipality"):
+        names = values.get(key)
+        for name in (
+            (names,) if isinstance(names, str) else names if isinstance(names, tuple) else ()
+        ):
+            if len(slugify(name)) > MAX_SLUG:
+                errors.add(
+                    doc.source.path,
+                    doc.lines.get((key,), doc.start_line),
+                    key,
+                    f"{name[:40]!r}... is too long for a page name; "
+                    f"keep it under {MAX_SLUG} characters",
+                )
+
+
 def _assign_slugs(
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]],
     config: Config,
     errors: ErrorList,
 ) -> dict[str, tuple[str, str]]:
     """source path -> (slug, URL); a URL used twice is an error at the second file."""
-    patterns = {"case": config.urls.case, "page": config.urls.page}
+    patterns = {
+        "case": config.urls.case,
+        "page": config.urls.page,
+        "newsletter": config.urls.newsletter_issue,
+    }
     reserved = {
         getattr(config.urls, name): name
         for name in ("cases", "tags", "municipalities", "levels", "newsletter")
@@ -262,12 +312,22 @@ def _assign_slugs(
     result: dict[str, tuple[str, str]] = {}
     for kind, entries in sorted(by_kind.items()):
         for doc, values in entries:
-            slug = values.get("slug") or slugify(values["title"])
-            key = "slug" if values.get("slug") else "title"
+            # An issue is named by its file (content/newsletter/<slug>.md), a case by its title.
+            named = posixpath.splitext(posixpath.basename(doc.source.path))[0]
+            fallback = named if kind == "newsletter" else values["title"]
+            slug = values.get("slug") or slugify(fallback)
+            key = "slug" if values.get("slug") or kind == "newsletter" else "title"
             line = doc.lines.get((key,), doc.start_line)
             url = url_for(patterns[kind], slug)
             if not slug:
                 errors.add(doc.source.path, line, key, "gives an empty slug; set 'slug'")
+            elif len(slug) > MAX_SLUG:
+                errors.add(
+                    doc.source.path,
+                    line,
+                    key,
+                    f"gives a slug of {len(slug)} characters; set a 'slug' of at most {MAX_SLUG}",
+                )
             elif url in taken:
                 errors.add(
                     doc.source.path,

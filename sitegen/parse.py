@@ -13,11 +13,28 @@ from sitegen.load import SourceFile
 from sitegen.markup import MarkdownRenderer, RenderedMarkdown
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - libyaml is part of every PyYAML wheel
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """Safe YAML, except that an impossible date (2020-02-30) stays text for fields.py
+    to report at its key, instead of failing the whole front matter."""
+
+
+def _timestamp_or_text(loader: _SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 _FENCE = re.compile(r"^---[ \t]*$")
+# C0 controls other than tab, newline and carriage return: invisible, and invalid in XML.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Location = tuple[str | int, ...]
 
@@ -50,30 +67,44 @@ def decode(source: SourceFile, errors: ErrorList) -> str | None:
         line = source.data[: exc.start].count(b"\n") + 1
         errors.add(source.path, line, "", f"file is not valid UTF-8 (byte {exc.start})")
         return None
-    if "\x00" in text:
+    if match := CONTROL_CHARACTER.search(text):
         errors.add(
             source.path,
-            text[: text.index("\x00")].count("\n") + 1,
+            text[: match.start()].count("\n") + 1,
             "",
-            "file contains a NUL character",
+            f"file contains the invisible control character U+{ord(match.group()):04X}; remove it",
         )
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _node_lines(node: yaml.Node, offset: int, at: Location, out: dict[Location, int]) -> None:
-    """Record the file line of every mapping key and sequence item under `node`."""
-    if len(at) > 4:
+def _node_lines(
+    node: yaml.Node,
+    offset: int,
+    at: Location,
+    out: dict[Location, int],
+    seen: set[int],
+    duplicates: list[tuple[str, int]],
+) -> None:
+    """Record the file line of every mapping key and sequence item under `node`.
+
+    A node reached again through a YAML alias is not walked again, so a few lines of
+    aliases cannot make this visit billions of nodes.
+    """
+    if len(at) > 4 or id(node) in seen:
         return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
+                if (*at, key.value) in out and not at:
+                    duplicates.append((key.value, key.start_mark.line + offset))
                 out.setdefault((*at, key.value), key.start_mark.line + offset)
-                _node_lines(value, offset, (*at, key.value), out)
+                _node_lines(value, offset, (*at, key.value), out, seen, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             out[(*at, index)] = item.start_mark.line + offset
-            _node_lines(item, offset, (*at, index), out)
+            _node_lines(item, offset, (*at, index), out, seen, duplicates)
 
 
 def parse_source(
@@ -149,6 +180,12 @@ def _load_yaml(
         errors.add(path, offset, "", "front matter must be 'key: value' lines")
         return None, {}
     key_lines: dict[Location, int] = {}
+    duplicates: list[tuple[str, int]] = []
     if node is not None:
-        _node_lines(node, offset, (), key_lines)
+        _node_lines(node, offset, (), key_lines, set(), duplicates)
+    for key, line in duplicates:
+        first = key_lines[(key,)]
+        errors.add(path, line, key, f"appears twice (first at line {first}); keep one")
+    if duplicates:
+        return None, {}
     return {str(key): value for key, value in data.items()}, key_lines

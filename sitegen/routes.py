@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from sitegen.email_render import (
+    EMAIL_TEMPLATE,
+    email_context,
+    email_file_finishers,
+    unsubscribe_for,
+)
+from sitegen.feeds import cases_feed, issues_feed
 from sitegen.model import Site
-
-
-@dataclass(frozen=True)
-class Route:
-    """One output file: `dest` is a site path ('/cases/x/' or '/404.html')."""
-
-    dest: str
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-    finish: Callable[[str], bytes] | None = None  # turns rendered text into the file's bytes
-
-
-def output_path(dest: str) -> str:
-    """The file inside output/ for a site path: '/cases/x/' -> 'cases/x/index.html'."""
-    path = dest.lstrip("/")
-    return path + "index.html" if path == "" or path.endswith("/") else path
+from sitegen.route import Route, output_path
+from sitegen.search_page import search_page
+from sitegen.sitemap import robots, sitemap
 
 
 def home(site: Site) -> Iterator[Route]:
@@ -103,6 +96,22 @@ def content_pages(site: Site) -> Iterator[Route]:
         yield Route(page.url, "page.html", {"page": page})
 
 
+def newsletter(site: Site) -> Iterator[Route]:
+    """The archive, a web page per issue, and each issue's email files beside it."""
+    config = site.config
+    issues = site.newsletter_issues
+    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": issues})
+    general = unsubscribe_for(config, None, None)
+    for index, issue in enumerate(issues):
+        newer = issues[index - 1] if index > 0 else None
+        older = issues[index + 1] if index + 1 < len(issues) else None
+        context = {"issue": issue, "newer": newer, "older": older}
+        yield Route(issue.url, "newsletter_issue.html", context)
+        email = email_context(config, issue, general)
+        for name, finish in email_file_finishers(config, issue).items():
+            yield Route(issue.url + name, EMAIL_TEMPLATE, email, finish)
+
+
 def not_found(site: Site) -> Iterator[Route]:
     yield Route("/404.html", "404.html", {})
 
@@ -114,8 +123,17 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
     case_list,
     taxonomy_pages,
     content_pages,
+    newsletter,
     not_found,
+    search_page,
+    cases_feed,
+    issues_feed,
+    sitemap,
+    robots,
 ]
+
+
+__all__ = ["PRODUCERS", "Route", "output_path", "site_routes"]
 
 
 def site_routes(site: Site) -> list[Route]:

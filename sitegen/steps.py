@@ -25,11 +25,11 @@ from sitegen.markup import MarkdownRenderer
 from sitegen.model import Site
 from sitegen.parallel import map_items
 from sitegen.parse import ParsedDoc, parse_source
-from sitegen.render import Progress, RenderedFile, render_route
+from sitegen.render import Progress, RenderedFile, assemble, render_route
 from sitegen.routes import Route, output_path, site_routes
 from sitegen.templating import make_environment
 
-_renderer: MarkdownRenderer | None = None
+_renderers: dict[bool, MarkdownRenderer] = {}
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -42,12 +42,11 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             bucket.reset()
 
 
-def markdown_renderer() -> MarkdownRenderer:
-    """The process's one Markdown instance (forked workers inherit it)."""
-    global _renderer
-    if _renderer is None:
-        _renderer = MarkdownRenderer()
-    return _renderer
+def markdown_renderer(safe_html: bool) -> MarkdownRenderer:
+    """The process's one Markdown instance per setting (forked workers inherit them)."""
+    if safe_html not in _renderers:
+        _renderers[safe_html] = MarkdownRenderer(safe_html=safe_html)
+    return _renderers[safe_html]
 
 
 def parse_sources(
@@ -74,11 +73,10 @@ def parse_sources(
 
     def parse(number: int) -> tuple[tuple[Any, ...] | None, list[SiteError]]:
         local = ErrorList()
-        doc = parse_source(sources[missing[number]], markdown_renderer(), local)
+        doc = parse_source(sources[missing[number]], renderer, local)
         return (_doc_parts(doc) if doc else None, local.errors)
 
-    if missing:
-        markdown_renderer()  # made once here, before any fork
+    renderer = markdown_renderer(config.markdown.safe_html)  # made here, before any fork
     for number, (doc_parts, found) in enumerate(map_items(parse, len(missing), jobs)):
         errors.extend(found)
         index = missing[number]
@@ -125,17 +123,19 @@ def render_site(
             missing.append(index)
 
     def render(number: int) -> tuple[RenderedFile | None, list[SiteError]]:
-        local = ErrorList()
-        return render_route(env, routes[missing[number]], site, local), local.errors
+        local: dict[SiteError, list[str]] = {}
+        return render_route(env, routes[missing[number]], site, local), list(local)
 
     for name in sorted({routes[index].template for index in missing}):
         try:  # compiled once here, before any fork
             env.get_template(name)
         except Exception:  # reported where the page is rendered
             continue
+    failures: dict[SiteError, list[str]] = {}  # one template fault -> the pages it broke
     for number, (page, found) in enumerate(map_items(render, len(missing), jobs)):
-        errors.extend(found)
         index = missing[number]
+        for fault in found:
+            failures.setdefault(fault, []).append(routes[index].dest)
         pages[index] = page
         key = keys[index]
         if cache and key and page is not None:
@@ -144,9 +144,7 @@ def render_site(
             progress(number + 1, len(missing))
     if cache:
         cache.keep("render", [key for key in keys if key])
-    files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
-    files.update((page.path, page) for page in pages if page is not None)
-    return [files[path] for path in sorted(files)]
+    return assemble(static, routes, pages, failures, errors)
 
 
 def _path_of(route: Route) -> str:

@@ -12,6 +12,7 @@ import jinja2
 from babel.dates import format_date
 from markupsafe import Markup
 
+from sitegen import sharing
 from sitegen.config import Config
 from sitegen.errors import SiteError
 
@@ -57,11 +58,12 @@ def make_environment(config: Config) -> jinja2.Environment:
     env.globals["url"] = url
     env.globals["absolute_url"] = absolute_url
     env.globals["Markup"] = Markup
+    sharing.register(env, config)
     return env
 
 
-def template_error(exc: Exception, templates: Path, root: Path, rendering: str) -> SiteError:
-    """Locate a template failure at its template path:line, naming the page being rendered."""
+def template_error(exc: Exception, templates: Path, root: Path) -> SiteError:
+    """Locate a template failure at its template path:line."""
     path, line = "", 0
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         path, line = exc.filename, exc.lineno or 0
@@ -73,7 +75,10 @@ def template_error(exc: Exception, templates: Path, root: Path, rendering: str) 
     else:
         path = templates.relative_to(root).as_posix() if templates.is_relative_to(root) else ""
     message = getattr(exc, "message", None) or str(exc)
-    return SiteError(path, line, "", f"{type(exc).__name__}: {message} (rendering {rendering})")
+    if isinstance(exc, jinja2.TemplateNotFound):  # its message holds the absolute search path
+        folder = templates.relative_to(root) if templates.is_relative_to(root) else templates
+        message = f"no template {exc.name!r} in {folder.as_posix()}/"
+    return SiteError(path, line, "", f"{type(exc).__name__}: {message}")
 
 
 def _template_frame(tb: TracebackType | None, templates: Path) -> tuple[str, int]:

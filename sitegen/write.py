@@ -30,6 +30,11 @@ class OutputError(Exception):
     """The output folder could not be written; the previous site is untouched."""
 
 
+# Written into the lock file beside an output folder once sitegen has built it: an existing,
+# non-empty folder without it is someone else's, and a build never replaces it.
+OWNER_MARK = "sitegen output folder\n"
+
+
 @dataclass(frozen=True)
 class WriteReport:
     written: int  # files whose bytes changed or are new
@@ -102,6 +107,13 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
+def clean_leftovers(out: Path) -> None:
+    """Remove what killed builds left beside `out`, taking the lock only if there is any."""
+    if any(out.parent.glob(f".{out.name}.new-*")) or any(out.parent.glob(f".{out.name}.old-*")):
+        with output_lock(out):
+            _clean_leftovers(out)
+
+
 def _clean_leftovers(out: Path) -> None:
     """Remove staging folders of builds that were killed before they finished."""
     for leftover in out.parent.glob(f".{out.name}.new-*"):
@@ -113,23 +125,62 @@ def _clean_leftovers(out: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+def _check_owner(out: Path) -> None:
+    """Refuse to replace a non-empty folder that an earlier sitegen build did not make."""
+    if not out.is_dir() or out.is_symlink() or not any(out.iterdir()):
+        return
+    try:
+        mark = _lock_path(out).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        mark = ""
+    if mark != OWNER_MARK:
+        raise OutputError(
+            f"{out} is not empty and was not built by sitegen; "
+            "move it away or choose another output folder"
+        )
+
+
+def _mark_owner(out: Path) -> None:
+    lock = _lock_path(out)
+    if lock.read_text(encoding="utf-8", errors="replace") != OWNER_MARK:
+        lock.write_text(OWNER_MARK, encoding="utf-8")
+
+
+def _describe(exc: OSError, out: Path) -> str:
+    """'/site/output/cases/x/index.html: No space left on device'."""
+    return f"{exc.filename or out}: {exc.strerror or exc}"
+
+
 def write_output(files: Iterable[RenderedFile], out: Path, lock: bool = True) -> WriteReport:
     """Replace `out` with exactly `files`, atomically. Raises OutputError on failure.
 
     `lock=False` is for a caller that already holds `output_lock(out)`.
     """
     out = out.absolute()
-    with output_lock(out) if lock else contextlib.nullcontext():
-        _clean_leftovers(out)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-        try:
-            report = _fill(staging, out, files)
-            _swap_in(staging, out)
-        except OSError as exc:
-            raise OutputError(f"could not write {out}: {exc.strerror or exc}") from exc
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with output_lock(out) if lock else contextlib.nullcontext():
+            _check_owner(out)
+            _mark_owner(out)
+            _clean_leftovers(out)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+            try:
+                report = _fill(staging, out, files)
+                _swap_in(staging, out)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"could not write {_describe(exc, out)}") from exc
     return report
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write one new file of the staging folder."""
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _fill(staging: Path, out: Path, files: Iterable[RenderedFile]) -> WriteReport:
@@ -139,20 +190,23 @@ def _fill(staging: Path, out: Path, files: Iterable[RenderedFile]) -> WriteRepor
     for item in files:
         relative = _safe_relative(item.path)
         target = staging / relative
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
         previous = out / relative
         kept.add(relative.as_posix())
-        if _same_bytes(previous, item.data):
-            try:
-                os.link(previous, target)
-                unchanged += 1
-                continue
-            except OSError:
-                pass
-        with open(target, "wb") as handle:
-            handle.write(item.data)
+        try:
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            if _same_bytes(previous, item.data):
+                try:
+                    os.link(previous, target)
+                    unchanged += 1
+                    continue
+                except OSError:
+                    pass
+            write_file(target, item.data)
+        except OSError as exc:
+            exc.filename = str(previous)  # name the file as it would be in output/
+            raise
         written += 1
     removed = 0
     if out.is_dir():

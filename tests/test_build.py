@@ -21,7 +21,10 @@ def test_case_page_has_facts_body_and_links(
     page = (out / "cases/aeroe-afproever-borgerbudgetter/index.html").read_text()
     assert '<html lang="da">' in page
     assert "2. september 2019" in page and "15. januar 2020" in page
-    assert '<a href="/cfb/kommuner/aeroe-kommune/">Ærø Kommune</a>' in page
+    assert (
+        '<a href="/cfb/kommuner/aeroe-kommune/" data-pagefind-filter="kommune">Ærø Kommune</a>'
+        in page
+    )
     assert 'href="/cfb/cases/holbaek-eksperimenterer-med-demokrati/#pioner-kommune"' in page
     assert 'href="/cfb/om/"' in page
     assert "»borgerbudgetter« – en metode" in page

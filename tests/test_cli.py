@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -106,3 +107,24 @@ def test_real_build_of_the_repo_site_in_a_subprocess(tmp_path: Path) -> None:
     assert "Built" in done.stdout
     assert "Rendering pages" not in done.stderr  # piped output stays plain
     assert (out / "cases/holbaek-eksperimenterer-med-demokrati/index.html").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only(
+    site_copy: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["build", "--site", str(site_copy("basic")), "--out", str(tmp_path / "o")]) == 0
+    shown = terminal.getvalue()
+    assert "\rRendering pages: " in shown
+    done, total = shown.rstrip("\n").rsplit(" ", 1)[-1].split("/")
+    assert done == total and int(total) > 10
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    assert main(["build", "--site", str(tmp_path / "basic"), "--out", str(tmp_path / "o")]) == 0
+    assert piped.getvalue() == ""

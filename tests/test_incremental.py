@@ -77,12 +77,16 @@ def test_one_edit_reparses_one_file_and_rewrites_only_changed_files(
 
     assert parsed == ["content/cases/case-3.md"]
     changed = {path for path in after if after[path] != before.get(path)}
-    assert changed == {"cases/case-nummer-3-paa-aeroe/index.html"}
+    page = "cases/case-nummer-3-paa-aeroe/index.html"
+    assert page in changed  # besides it only the feed and the search index show the body
+    assert all(p == page or p.endswith(".xml") or p.startswith("pagefind/") for p in changed)
+    removed = set(before) - set(after)  # search index files are named by their content
+    assert all(p.startswith("pagefind/") for p in removed)
     assert result.report is not None
-    assert (result.report.written, result.report.removed) == (1, 0)
+    assert (result.report.written, result.report.removed) == (len(changed), len(removed))
     after_inodes = inodes(out)
     for path in after:
-        assert (after_inodes[path] == before_inodes[path]) == (path not in changed), path
+        assert (after_inodes[path] == before_inodes.get(path)) == (path not in changed), path
     assert after == clean_build(root, tmp_path / "clean")
 
 
@@ -247,7 +251,7 @@ def test_no_change_rebuild_does_not_load_markdown_or_templates(
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
-    assert "1 written" in done.stdout and "'markdown'" in done.stdout
+    assert " written, " in done.stdout and "'markdown'" in done.stdout
 
 
 def test_in_memory_cache_for_a_server_session(
@@ -274,4 +278,4 @@ def test_front_matter_uses_libyaml() -> None:
 
     from sitegen import parse
 
-    assert parse._Loader is yaml.CSafeLoader
+    assert issubclass(parse._Loader, yaml.CSafeLoader)

@@ -1,0 +1,62 @@
+"""For search engines: sitemap.xml (sitemaps.org 0.9) and robots.txt pointing to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sitegen.model import Site
+from sitegen.route import Route
+from sitegen.search_page import SEARCH_URL
+
+SITEMAP_URL = "/sitemap.xml"
+ROBOTS_URL = "/robots.txt"
+# Pages that are not content: the search page has no text of its own.
+UNLISTED = (SEARCH_URL,)
+
+
+@dataclass(frozen=True)
+class SitemapUrl:
+    path: str
+    lastmod: dt.date | None
+
+
+def _modified(content: Any) -> dt.date | None:
+    """When a content object last changed: its `updated`, else its `date`."""
+    return getattr(content, "updated", None) or getattr(content, "date", None)
+
+
+def lastmod(context: dict[str, Any]) -> dt.date | None:
+    """The newest content date of what a page shows (neighbour links do not count)."""
+    shown: list[Any] = [context[key] for key in ("case", "page", "issue") if key in context]
+    shown += [*context.get("cases", ()), *context.get("issues", ())]
+    if "listing" in context:
+        shown += context["listing"].cases
+    if "taxonomy" in context and "listing" not in context:
+        shown += [case for listing in context["taxonomy"].listings for case in listing.cases]
+    dates = [date for item in shown if (date := _modified(item))]
+    return max(dates, default=None)
+
+
+def sitemap_urls(site: Site) -> list[SitemapUrl]:
+    """Every HTML page of the site (not 404 or search), in URL order."""
+    from sitegen.routes import PRODUCERS  # the sitemap is itself one of the producers
+
+    pages = {
+        route.dest: SitemapUrl(route.dest, lastmod(route.context))
+        for produce in PRODUCERS
+        if produce not in (sitemap, robots)
+        for route in produce(site)
+        if route.dest.endswith("/") and route.dest not in UNLISTED
+    }
+    return [pages[dest] for dest in sorted(pages)]
+
+
+def sitemap(site: Site) -> Iterator[Route]:
+    yield Route(SITEMAP_URL, "sitemap.xml", {"urls": sitemap_urls(site)})
+
+
+def robots(site: Site) -> Iterator[Route]:
+    yield Route(ROBOTS_URL, "robots.txt", {"sitemap": SITEMAP_URL})
