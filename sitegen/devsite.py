@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.build import BuildResult, build_files
+from sitegen.cache import BuildCache
 from sitegen.config import Config
 from sitegen.errors import BuildError, SiteError
 from sitegen.model import BuildOptions
@@ -52,6 +53,7 @@ class DevSite:
         self._closing = False
         self._changed = threading.Condition()
         self._building = threading.Lock()
+        self._cache = BuildCache.in_memory()
 
     def rebuild(self) -> RebuildOutcome:
         """Build into memory; on success the new files replace the old, else the old stay."""
@@ -86,8 +88,9 @@ class DevSite:
         return SiteError("sitegen", 0, "", f"the build failed: {type(error).__name__}: {error}")
 
     def _build_files(self) -> BuildResult:
-        # The one place the dev server builds; a build cache, when there is one, goes here.
-        return build_files(self.root, self.options)
+        # The one place the dev server builds: an in-memory cache makes a rebuild after an
+        # edit parse only the changed files and render only the pages whose inputs changed.
+        return build_files(self.root, self.options, cache=self._cache)
 
     def file(self, path: str) -> bytes | None:
         """The bytes of `path` (inside output/) in the last good build."""

@@ -78,7 +78,7 @@ def test_a_file_that_vanishes_mid_build_is_an_error_not_a_crash(
     site = dev_site(site_root)
     gone = site_root / "content/cases/slettet.md"
 
-    def vanished(root: Path, options: object) -> None:
+    def vanished(root: Path, options: object, **kwargs: object) -> None:
         raise FileNotFoundError(2, "No such file or directory", str(gone))
 
     monkeypatch.setattr("sitegen.devsite.build_files", vanished)
