@@ -16,7 +16,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullLocator
 
-TOOLS = {"sitegen": "sitegen", "hugo": "Hugo", "pelican": "Pelican", "mkdocs": "MkDocs"}
+TOOLS = {
+    "sitegen": "sitegen",
+    "sitegen-search": "sitegen with search",
+    "hugo": "Hugo",
+    "pelican": "Pelican",
+    "mkdocs": "MkDocs",
+}
 
 
 def series(summary: list[dict[str, Any]], tool: str) -> tuple[list[int], list[float]]:

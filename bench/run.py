@@ -35,7 +35,10 @@ WORK = BENCH / "work"
 DOCS = REPO / "docs"
 REQUIREMENTS = BENCH / "requirements.txt"
 
-TOOLS = ("sitegen", "hugo", "pelican", "mkdocs")
+TOOLS = ("sitegen", "sitegen-search", "hugo", "pelican", "mkdocs")
+# "sitegen" builds what the peers build (search off, like Hugo and Pelican here);
+# "sitegen-search" is the complete CfB site with its Pagefind search index, for its cost.
+SEARCH_OFF = "\n[search]\nenabled = false\n"
 Row = dict[str, Any]
 SCENARIOS = ("cold", "nochange", "oneedit")
 
@@ -168,7 +171,11 @@ def generate(n: int, seed: int) -> Path:
     root.mkdir(parents=True)
     cmd = [sys.executable, str(BENCH / "peers.py"), "--n", str(n), "--out", str(root)]
     subprocess.run([*cmd, "--seed", str(seed), "--with-sitegen"], check=True)
+    shutil.copytree(root / "sitegen", root / "sitegen-search", symlinks=True)
+    with (root / "sitegen" / "sitegen.toml").open("a", encoding="utf-8") as config:
+        config.write(SEARCH_OFF)
     use_repo_templates(root / "sitegen")
+    use_repo_templates(root / "sitegen-search")
     return root
 
 
@@ -179,14 +186,14 @@ def use_repo_templates(site: Path) -> None:
         (site / "templates").symlink_to(source, target_is_directory=True)
 
 
-def sitegen_tool(root: Path, options: Options) -> Tool:
-    site = root / "sitegen"
+def sitegen_tool(root: Path, options: Options, name: str = "sitegen") -> Tool:
+    site = root / name
     cmd = [sys.executable, "-m", "sitegen", "build", "--site", str(site)]
     cmd += ["--out", str(site / "output"), "-q"]
     if options.sitegen_jobs and options.jobs is not None:
         cmd += ["--jobs", str(options.jobs)]
     return Tool(
-        name="sitegen",
+        name=name,
         site=site,
         output=site / "output",
         cold_cmd=cmd,
@@ -249,8 +256,14 @@ def mkdocs_tool(root: Path) -> Tool:
 
 
 def make_tools(root: Path, options: Options) -> list[Tool]:
-    """The four tools in run order, each on its own copy of the corpus under root."""
-    return [sitegen_tool(root, options), hugo_tool(root), pelican_tool(root), mkdocs_tool(root)]
+    """The tools in run order, each on its own copy of the corpus under root."""
+    return [
+        sitegen_tool(root, options),
+        sitegen_tool(root, options, "sitegen-search"),
+        hugo_tool(root),
+        pelican_tool(root),
+        mkdocs_tool(root),
+    ]
 
 
 def edit_one_case(tools: list[Tool], slug: str, repeat: int) -> None:

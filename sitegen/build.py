@@ -53,7 +53,8 @@ def build_files(
         theme = templates_digest(inputs)
         files = render_site(site, inputs.static, errors, progress, cache, jobs, theme)
         errors.raise_if_any()
-        files = with_search_index(files, config.site.language, errors, cache)
+        if config.search.enabled:
+            files = with_search_index(files, config.site.language, errors, cache)
     errors.raise_if_any()
     return BuildResult(site, files)
 

@@ -77,6 +77,13 @@ class ContactSection:
 
 
 @dataclass(frozen=True)
+class SearchSection:
+    enabled: bool = _doc(
+        True, "Build the Pagefind search index, the search page and the header search box."
+    )
+
+
+@dataclass(frozen=True)
 class MarkdownSection:
     safe_html: bool = _doc(False, "Sanitize raw HTML in Markdown bodies (for untrusted editors).")
 
@@ -124,6 +131,7 @@ class Config:
     pagination: PaginationSection = field(default_factory=PaginationSection)
     contact: ContactSection = field(default_factory=ContactSection)
     markdown: MarkdownSection = field(default_factory=MarkdownSection)
+    search: SearchSection = field(default_factory=SearchSection)
     newsletter: NewsletterSection = field(default_factory=NewsletterSection)
 
     @property

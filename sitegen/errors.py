@@ -17,6 +17,8 @@ class SiteError:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
+        if not where:  # a problem of the build as a whole (the search index, say)
+            return f"{self.field}: {self.message}" if self.field else self.message
         return (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )

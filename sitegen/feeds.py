@@ -10,10 +10,12 @@ time of the build, so an unchanged site gives an unchanged feed.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sitegen.config import Config
@@ -22,6 +24,7 @@ from sitegen.model import Case, Site
 from sitegen.route import Route
 
 FEED_ENTRIES = 20  # newest entries in each feed
+Dated = TypeVar("Dated", Case, NewsletterIssue)
 FEED_TEMPLATE = "atom.xml"
 _NO_ENTRIES = dt.date(1970, 1, 1)
 # Characters XML 1.0 does not allow at all (autoescape cannot make them valid).
@@ -129,6 +132,13 @@ def make_feed(
     )
 
 
+def newest(items: Iterable[Dated], config: Config) -> list[Dated]:
+    """The FEED_ENTRIES items a feed shows (by make_feed's order), before any entry is built."""
+    return heapq.nlargest(
+        FEED_ENTRIES, items, key=lambda item: (item.date, absolute(config, item.url))
+    )
+
+
 def cases_feed(site: Site) -> Iterator[Route]:
     config = site.config
     feed = make_feed(
@@ -137,7 +147,7 @@ def cases_feed(site: Site) -> Iterator[Route]:
         config.site.description,
         cases_feed_url(config),
         config.urls.cases,
-        [case_entry(config, case) for case in site.cases],
+        [case_entry(config, case) for case in newest(site.cases, config)],
     )
     yield Route(cases_feed_url(config), FEED_TEMPLATE, {"feed": feed})
 
@@ -154,6 +164,6 @@ def issues_feed(site: Site) -> Iterator[Route]:
         "Nyhedsbreve fra " + config.site.title,
         issues_feed_url(config),
         config.urls.newsletter,
-        [issue_entry(config, issue) for issue in issues],
+        [issue_entry(config, issue) for issue in newest(issues, config)],
     )
     yield Route(issues_feed_url(config), FEED_TEMPLATE, {"feed": feed})

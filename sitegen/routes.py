@@ -20,7 +20,9 @@ from sitegen.sitemap import robots, sitemap
 
 
 def home(site: Site) -> Iterator[Route]:
-    yield Route("/", "home.html", {"cases": site.cases[: site.config.site.home_cases]})
+    latest_issue = site.newsletter_issues[0] if site.newsletter_issues else None
+    cases = site.cases[: site.config.site.home_cases]
+    yield Route("/", "home.html", {"cases": cases, "latest_issue": latest_issue})
 
 
 def case_pages(site: Site) -> Iterator[Route]:
@@ -128,7 +130,6 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
     search_page,
     cases_feed,
     issues_feed,
-    sitemap,
     robots,
 ]
 
@@ -137,4 +138,6 @@ __all__ = ["PRODUCERS", "Route", "output_path", "site_routes"]
 
 
 def site_routes(site: Site) -> list[Route]:
-    return [route for produce in PRODUCERS for route in produce(site)]
+    """Every route of the site; the sitemap, made last, lists the pages of all the others."""
+    routes = [route for produce in PRODUCERS for route in produce(site)]
+    return [*routes, *sitemap(routes)]

@@ -92,6 +92,8 @@ def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedF
         (f for f in files if f.path.endswith(".html") and INDEXED in f.data),
         key=lambda f: f.path,
     )
+    if not pages:  # nothing to index yet (a new site with drafts only): no bundle
+        return []
     with tempfile.TemporaryDirectory(prefix="sitegen-search-") as folder:
         site, bundle = Path(folder, "site"), Path(folder, "bundle")
         for page in pages:

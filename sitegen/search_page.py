@@ -13,5 +13,7 @@ SEARCH_FILTERS = {"municipality": "kommune", "level": "niveau", "tag": "emne"}
 
 
 def search_page(site: Site) -> Iterator[Route]:
+    if not site.config.search.enabled:
+        return
     filters = [(SEARCH_FILTERS[t.key], t) for t in site.taxonomies if t.key in SEARCH_FILTERS]
     yield Route(SEARCH_URL, "search.html", {"filters": filters})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,22 +40,19 @@ def lastmod(context: dict[str, Any]) -> dt.date | None:
     return max(dates, default=None)
 
 
-def sitemap_urls(site: Site) -> list[SitemapUrl]:
-    """Every HTML page of the site (not 404 or search), in URL order."""
-    from sitegen.routes import PRODUCERS  # the sitemap is itself one of the producers
-
+def sitemap_urls(routes: Iterable[Route]) -> list[SitemapUrl]:
+    """Every HTML page among the site's routes (not 404 or search), in URL order."""
     pages = {
         route.dest: SitemapUrl(route.dest, lastmod(route.context))
-        for produce in PRODUCERS
-        if produce not in (sitemap, robots)
-        for route in produce(site)
+        for route in routes
         if route.dest.endswith("/") and route.dest not in UNLISTED
     }
     return [pages[dest] for dest in sorted(pages)]
 
 
-def sitemap(site: Site) -> Iterator[Route]:
-    yield Route(SITEMAP_URL, "sitemap.xml", {"urls": sitemap_urls(site)})
+def sitemap(routes: Iterable[Route]) -> Iterator[Route]:
+    """sitemap.xml over the routes every other producer made (so they are made only once)."""
+    yield Route(SITEMAP_URL, "sitemap.xml", {"urls": sitemap_urls(routes)})
 
 
 def robots(site: Site) -> Iterator[Route]:

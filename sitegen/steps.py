@@ -105,7 +105,11 @@ def render_site(
 ) -> list[RenderedFile]:
     """Every file of the site in a stable order; `templates` is the digest of the theme."""
     env = make_environment(site.config)
-    env.globals.update(site=site, config=site.config)
+    # Templates read content through their route's context, not the whole site: a global
+    # they use is part of every page's cache key, so one edit would re-render every page.
+    env.globals.update(
+        site=site, config=site.config, has_newsletter_issues=bool(site.newsletter_issues)
+    )
     if cache and cache.folder:  # compiled templates, checked against their source by Jinja
         env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
     routes = site_routes(site)

@@ -159,3 +159,18 @@ def test_pages_render_without_the_search_step(site_copy: Callable[[str], Path]) 
     paths = {f.path for f in render_site(site, [], ErrorList())}
     assert {"soeg/index.html", "cases/feed.xml", "sitemap.xml", "robots.txt"} <= paths
     assert not any(p.startswith("pagefind/") for p in paths)
+
+
+def test_search_can_be_turned_off(new_site: Callable[[dict[str, str]], Path]) -> None:
+    from conftest import CASE
+
+    root = new_site(
+        {
+            "sitegen.toml": "[search]\nenabled = false\n",
+            "content/cases/a.md": CASE.format(title="A"),
+        }
+    )
+    files = {f.path: f.data for f in build_files(root, default_options()).files}
+    assert not any(p.startswith("pagefind/") for p in files)
+    assert "soeg/index.html" not in files
+    assert b'role="search"' not in files["index.html"]
