@@ -3,8 +3,10 @@
 Peak memory comes from GNU time's %M (the command's ru_maxrss) when /usr/bin/time
 exists. Without it the harness's own wait4 rusage is used, whose ru_maxrss never
 falls below the harness's own peak RSS (the kernel carries it over at exec).
-A sampler adds up RSS over the whole process tree every 100 ms, for builds that
-run several processes at once.
+A sampler adds up the proportional set size (PSS) over the whole process tree every
+100 ms, for builds that run several processes at once: forked workers share their
+parent's pages copy-on-write, and summing plain RSS would count those pages once per
+process.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class Measurement:
     returncode: int
     wall_s: float
     maxrss_mib: float  # largest single process (ru_maxrss of it and its waited children)
-    tree_rss_mib: float  # sampled sum of RSS over the whole process tree
+    tree_rss_mib: float  # sampled sum of PSS over the whole process tree
     timed_out: bool
     output_tail: str
 
@@ -60,8 +62,16 @@ def _parents() -> dict[int, int]:
     return parents
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size of one process in bytes (shared pages split among sharers)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+
+
 def tree_rss(root: int) -> int:
-    """Sum of resident memory (bytes) of root and all its descendants."""
+    """Sum of the memory (PSS, bytes) of root and all its descendants."""
     children: dict[int, list[int]] = {}
     for pid, ppid in _parents().items():
         children.setdefault(ppid, []).append(pid)
@@ -70,7 +80,7 @@ def tree_rss(root: int) -> int:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+            total += _pss(pid)
         except (OSError, IndexError, ValueError):
             continue
     return total

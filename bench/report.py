@@ -171,7 +171,9 @@ METHOD = """\
 - Every build runs in its own child process. Wall time is measured around the
   whole process, start-up included. Peak memory is the larger of the command's
   `ru_maxrss` (largest single process, read through GNU time's `%M`) and the
-  sum of RSS over its whole process tree, sampled every 100 ms.
+  sum of PSS (proportional set size) over its whole process tree, sampled every
+  100 ms: forked workers share their parent's pages, which plain RSS would count
+  once per process.
 - **cold build**: output folder and caches deleted first (`.sitegen-cache/`,
   Pelican's `cache/` plus `--ignore-cache`, Hugo's cache dir).
   **no-change rebuild**: the same command again, nothing changed.
