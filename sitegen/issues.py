@@ -45,6 +45,7 @@ class NewsletterIssue:
 class _Draft:
     doc: ParsedDoc
     values: dict[str, Any]
+    slug: str
     url: str
 
 
@@ -59,7 +60,7 @@ def build_issues(
 ) -> tuple[NewsletterIssue, ...]:
     """Every issue in this build, newest first; bad references and duplicate dates reported."""
     included = [
-        _Draft(doc, values, urls[doc.source.path][1])
+        _Draft(doc, values, *urls[doc.source.path])
         for doc, values in entries
         if (options.drafts or not values["draft"])
         and (options.future or values["date"] <= options.today)
@@ -96,7 +97,7 @@ def _issue(
     intro, rest = split_intro(resolver.check_body(doc))
     return NewsletterIssue(
         source=doc.source.path,
-        slug=item.url.strip("/").rsplit("/", 1)[-1],
+        slug=item.slug,
         url=item.url,
         title=values["title"],
         date=values["date"],

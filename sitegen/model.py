@@ -99,9 +99,6 @@ class Site:
     taxonomies: tuple[Taxonomy, ...]
     newsletter_issues: tuple[NewsletterIssue, ...] = ()  # newest first
 
-    def taxonomy(self, key: str) -> Taxonomy:
-        return next(t for t in self.taxonomies if t.key == key)
-
 
 TAXONOMIES = (
     ("tag", "Emner", "Emne", "tags"),
@@ -243,11 +240,11 @@ def build_site(
     resolver = LinkResolver(config, url_of, errors)
 
     cases = [
-        _case(doc, values, slugs[doc.source.path][1], config, resolver)
+        _case(doc, values, *slugs[doc.source.path], config, resolver)
         for doc, values in by_kind.get("case", [])
     ]
     pages = [
-        _page(doc, values, slugs[doc.source.path][1], resolver)
+        _page(doc, values, *slugs[doc.source.path], resolver)
         for doc, values in by_kind.get("page", [])
     ]
     published = sorted(
@@ -349,7 +346,12 @@ def _assign_slugs(
 
 
 def _case(
-    doc: ParsedDoc, values: dict[str, Any], url: str, config: Config, resolver: LinkResolver
+    doc: ParsedDoc,
+    values: dict[str, Any],
+    slug: str,
+    url: str,
+    config: Config,
+    resolver: LinkResolver,
 ) -> Case:
     related = tuple(
         RelatedLink(title, resolver.front_matter_url(doc, "related", ("related", i, "url"), link))
@@ -360,7 +362,7 @@ def _case(
         image = resolver.front_matter_url(doc, "image", ("image",), image)
     return Case(
         source=doc.source.path,
-        slug=url.strip("/").rsplit("/", 1)[-1],
+        slug=slug,
         url=url,
         title=values["title"],
         date=values["date"],
@@ -384,10 +386,12 @@ def _case(
     )
 
 
-def _page(doc: ParsedDoc, values: dict[str, Any], url: str, resolver: LinkResolver) -> Page:
+def _page(
+    doc: ParsedDoc, values: dict[str, Any], slug: str, url: str, resolver: LinkResolver
+) -> Page:
     return Page(
         source=doc.source.path,
-        slug=url.strip("/").rsplit("/", 1)[-1],
+        slug=slug,
         url=url,
         title=values["title"],
         lead=values["lead"],

@@ -29,7 +29,7 @@ from sitegen.model import Site
 from sitegen.recipients import Recipient, address_problem, read_recipients
 from sitegen.sendlog import ATTEMPT, FAILED, SENT, SendLog, SendLogBusy, read_state
 from sitegen.smtp import Lost, Refused, SmtpConnection, SmtpSettings
-from sitegen.templating import make_environment
+from sitegen.templating import make_environment, site_globals
 
 RECONNECT_DELAYS = (0.0, 2.0, 10.0)  # seconds before each new connection after one broke
 
@@ -57,7 +57,7 @@ class MessageFactory:
     def __init__(self, site: Site, issue: NewsletterIssue, secret: bytes | None) -> None:
         self.config, self.issue, self.secret = site.config, issue, secret
         env = make_environment(site.config)
-        env.globals.update(site=site, config=site.config)
+        env.globals.update(site_globals(site))
         self.template = env.get_template(EMAIL_TEMPLATE)
 
     def message(self, recipient: Recipient, subject_prefix: str = "") -> bytes:

@@ -57,12 +57,6 @@ def pagefind_executable() -> Path:
     return executable
 
 
-def page_url(path: str) -> str:
-    """The site path of an HTML file inside output/: 'cases/x/index.html' -> '/cases/x/'."""
-    url = "/" + path
-    return url[: -len("index.html")] if url.endswith("/index.html") else url
-
-
 def _memoized_index(
     files: list[RenderedFile], language: str, cache: BuildCache | None
 ) -> list[RenderedFile]:

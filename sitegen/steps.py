@@ -27,7 +27,7 @@ from sitegen.parallel import map_items
 from sitegen.parse import ParsedDoc, parse_source
 from sitegen.render import Progress, RenderedFile, assemble, render_route
 from sitegen.routes import Route, output_path, site_routes
-from sitegen.templating import make_environment
+from sitegen.templating import make_environment, site_globals
 
 _renderers: dict[bool, MarkdownRenderer] = {}
 
@@ -105,11 +105,7 @@ def render_site(
 ) -> list[RenderedFile]:
     """Every file of the site in a stable order; `templates` is the digest of the theme."""
     env = make_environment(site.config)
-    # Templates read content through their route's context, not the whole site: a global
-    # they use is part of every page's cache key, so one edit would re-render every page.
-    env.globals.update(
-        site=site, config=site.config, has_newsletter_issues=bool(site.newsletter_issues)
-    )
+    env.globals.update(site_globals(site))
     if cache and cache.folder:  # compiled templates, checked against their source by Jinja
         env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
     routes = site_routes(site)

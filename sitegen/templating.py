@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import jinja2
 from babel.dates import format_date
@@ -15,6 +16,9 @@ from markupsafe import Markup
 from sitegen import sharing
 from sitegen.config import Config
 from sitegen.errors import SiteError
+
+if TYPE_CHECKING:
+    from sitegen.model import Site
 
 
 @functools.lru_cache(maxsize=4096)  # Babel takes ~50 µs a call; listings repeat the same dates
@@ -91,3 +95,14 @@ def _template_frame(tb: TracebackType | None, templates: Path) -> tuple[str, int
             found = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+def site_globals(site: Site) -> dict[str, object]:
+    """What every template may read besides its route's context (the same for every page)."""
+    # Templates read content through their route's context, not the whole site: a global
+    # they use is part of every page's cache key, so one edit would re-render every page.
+    return {
+        "site": site,
+        "config": site.config,
+        "has_newsletter_issues": bool(site.newsletter_issues),
+    }

@@ -46,8 +46,7 @@ class WriteReport:
 def output_lock(out: Path, wait_message: bool = True) -> Iterator[None]:
     """Serialize builds writing to one output folder; a second build waits its turn."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = out.parent / f".{out.name}.lock"
-    with open(lock_path, "a") as handle:
+    with open(_lock_path(out), "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -161,3 +161,22 @@ def test_build_date_honours_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     assert default_options().today.isoformat() == "1970-01-01"
     assert os.environ["SOURCE_DATE_EPOCH"] == "0"
+
+
+def test_slugs_stay_slugs_under_any_url_pattern(
+    new_site: Callable[[dict[str, str]], Path],
+) -> None:
+    root = new_site(
+        {
+            "sitegen.toml": '[urls]\ncase = "/sager/sag-{slug}/"\npage = "/{slug}/side/"\n',
+            "content/cases/a.md": CASE.format(title="Første case"),
+            "content/pages/om.md": "---\ntitle: Om os\n---\n\nTekst.\n",
+            "content/newsletter/nr-1.md": (
+                "---\ntitle: Nummer 1\ndate: 2020-04-01\ncases: [foerste-case]\n---\n\nHej.\n"
+            ),
+        }
+    )
+    site = build_files(root, default_options()).site
+    assert [(c.slug, c.url) for c in site.cases] == [("foerste-case", "/sager/sag-foerste-case/")]
+    assert [(p.slug, p.url) for p in site.pages] == [("om-os", "/om-os/side/")]
+    assert [i.cases[0].slug for i in site.newsletter_issues] == ["foerste-case"]

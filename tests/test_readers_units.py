@@ -83,11 +83,11 @@ def test_issues_feed_is_written_only_when_there_are_issues(
 
 def _render(site: object, routes: list[object]) -> dict[str, bytes]:
     from sitegen.render import _render as render_route
-    from sitegen.templating import make_environment
+    from sitegen.templating import make_environment, site_globals
 
     config = site.config  # type: ignore[attr-defined]
     env = make_environment(config)
-    env.globals.update(site=site, config=config)
+    env.globals.update(site_globals(site))  # type: ignore[arg-type]
     errors = ErrorList()
     files = {}
     for route in routes:
