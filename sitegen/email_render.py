@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import functools
 import hashlib
 import hmac
 import html
@@ -165,7 +166,13 @@ class EmailParts:
 
 def email_parts(rendered: str, config: Config, issue: NewsletterIssue) -> EmailParts:
     """Rendered email template -> the HTML and text parts of the email."""
-    ready = finish_html(rendered, view_url(config, issue))
+    return _finished(rendered, view_url(config, issue))
+
+
+@functools.lru_cache(maxsize=16)
+def _finished(rendered: str, view: str) -> EmailParts:
+    """Inlined HTML and its text version, made once for the three files of an issue."""
+    ready = finish_html(rendered, view)
     return EmailParts(ready, html_to_text(ready))
 
 
