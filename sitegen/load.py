@@ -32,9 +32,16 @@ class StaticFile:
     data: bytes
 
 
-def _is_editor_litter(name: str) -> bool:
-    """Swap, backup and lock files that editors leave beside the real ones."""
-    return name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".swx", ".tmp"))
+def is_editor_litter(name: str) -> bool:
+    """Swap, backup, lock and temporary files that editors leave beside the real ones."""
+    return (
+        name.startswith((".", "#", "~"))
+        or name == "4913"  # vim probes whether it may write in a folder with this file
+        or name.endswith(
+            ("~", ".swp", ".swx", ".swo", ".swpx", ".tmp", "___jb_tmp___", "___jb_old___")
+        )
+        or name.endswith(".crdownload")  # a download still in progress
+    )
 
 
 def _link_problem(path: Path, real_root: Path) -> str:
@@ -62,7 +69,7 @@ def _walk(folder: Path, root: Path, errors: ErrorList) -> list[Path]:
         kept = []
         for name in sorted(subdirs):
             path = Path(directory, name)
-            if _is_editor_litter(name):
+            if is_editor_litter(name):
                 continue
             if path.is_symlink() and (problem := _link_problem(path, real_root)):
                 errors.add(path.relative_to(root).as_posix(), 0, "", problem)
@@ -73,7 +80,7 @@ def _walk(folder: Path, root: Path, errors: ErrorList) -> list[Path]:
             kept.append(name)
         subdirs[:] = kept
         for name in sorted(names):
-            if _is_editor_litter(name):
+            if is_editor_litter(name):
                 continue
             path = Path(directory, name)
             if path.is_symlink() and (problem := _link_problem(path, real_root)):

@@ -27,7 +27,7 @@ from watchdog.observers.polling import PollingObserver
 
 from sitegen.config import CONFIG_FILE, load_config
 from sitegen.errors import ErrorList
-from sitegen.load import _is_editor_litter
+from sitegen.load import is_editor_litter
 
 # Only changes of content matter; opened/closed events fire whenever a build reads a file.
 CHANGE_EVENTS: list[type[FileSystemEvent]] = [
@@ -40,15 +40,6 @@ CHANGE_EVENTS: list[type[FileSystemEvent]] = [
     DirMovedEvent,
 ]
 WATCHED_FOLDERS = ("content", "templates", "static")
-
-
-def is_editor_litter(name: str) -> bool:
-    """Swap, backup, lock and temporary files of editors, which a build never reads."""
-    return (
-        _is_editor_litter(name)
-        or name == "4913"  # vim probes whether it may write in a folder with this file
-        or name.endswith(("___jb_tmp___", "___jb_old___", ".swo", ".swpx", ".crdownload"))
-    )
 
 
 class SourceFilter:

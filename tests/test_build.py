@@ -180,3 +180,16 @@ def test_slugs_stay_slugs_under_any_url_pattern(
     assert [(c.slug, c.url) for c in site.cases] == [("foerste-case", "/sager/sag-foerste-case/")]
     assert [(p.slug, p.url) for p in site.pages] == [("om-os", "/om-os/side/")]
     assert [i.cases[0].slug for i in site.newsletter_issues] == ["foerste-case"]
+
+
+def test_editor_litter_in_static_is_not_published(
+    new_site: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    litter = ["4913", "logo.svg.swo", "rapport.pdf.crdownload", "x.html___jb_tmp___", ".#lock"]
+    root = new_site(
+        {"content/cases/a.md": CASE.format(title="A"), "static/logo.svg": "<svg/>"}
+        | {f"static/{name}": "rod" for name in litter}
+    )
+    files = {f.path for f in build_files(root, default_options()).files}
+    assert "logo.svg" in files
+    assert not any(name in files for name in litter)
