@@ -21,14 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import css_inline
 
 from sitegen.config import Config
-from sitegen.issues import NewsletterIssue
+from sitegen.issues import IMG_TAG, NewsletterIssue
 from sitegen.plaintext import html_to_text
 
 EMAIL_TEMPLATE = "email/issue.html"
 CONTENT_WIDTH = 552  # 600px container minus its padding
 SEND_HOUR = 8  # the Date of a built message: the issue's day, 08:00 in Denmark
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
-_IMG = re.compile(r"<img\b[^>]*>")
 _SIZE = re.compile(r'\b(width|height)="(\d+)"')
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -104,7 +103,7 @@ def _fit_images(document: str) -> str:
         tag = re.sub(r'\bwidth="\d+"', f'width="{CONTENT_WIDTH}"', tag)
         return re.sub(r'\bheight="\d+"', f'height="{scaled}"', tag)
 
-    return _IMG.sub(fit, document)
+    return IMG_TAG.sub(fit, document)
 
 
 def issue_datetime(issue: NewsletterIssue) -> dt.datetime:
@@ -138,7 +137,7 @@ def compose(
     settings = config.newsletter
     message = EmailMessage(policy=email.policy.SMTP)
     message["Subject"] = issue.title
-    sender = settings.from_address or config.contact.email
+    sender = sender_address(config)
     message["From"] = Address(settings.from_name or config.site.title, addr_spec=sender)
     if to is not None:
         message["To"] = to
@@ -156,6 +155,11 @@ def compose(
     digest = hashlib.sha256((text_part + html_part).encode()).hexdigest()[:32]
     message.set_boundary(f"=_cfb_{digest}")
     return message
+
+
+def sender_address(config: Config) -> str:
+    """The From address: newsletter.from_address, else the contact address."""
+    return config.newsletter.from_address or config.contact.email
 
 
 @dataclass(frozen=True)

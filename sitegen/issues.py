@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 PREHEADER_LENGTH = 140
 _HEADING = re.compile(r"<h[1-6][\s>]")
 _FIRST_PARAGRAPH = re.compile(r"\A\s*<p[\s>].*?</p>", re.DOTALL)
-_IMG = re.compile(r"<img\b[^>]*>")
+IMG_TAG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'\b(src|width|height)="([^"]*)"')
 
 
@@ -184,7 +184,7 @@ def _featured(
 
 def _check_images(doc: ParsedDoc, errors: ErrorList) -> None:
     """Email clients need an image's size up front: width and height are required."""
-    for tag in _IMG.findall(doc.markdown.html):
+    for tag in IMG_TAG.findall(doc.markdown.html):
         attrs = dict(_ATTR.findall(tag))
         if "width" in attrs and "height" in attrs:
             continue

@@ -21,6 +21,7 @@ from sitegen.email_render import (
     compose,
     email_context,
     email_parts,
+    sender_address,
     unsubscribe_for,
 )
 from sitegen.errors import BuildError
@@ -73,10 +74,6 @@ class MessageFactory:
         if subject_prefix:
             message.replace_header("Subject", subject_prefix + self.issue.title)
         return message.as_bytes()
-
-
-def sender_address(config: Config) -> str:
-    return config.newsletter.from_address or config.contact.email
 
 
 def send_all(

@@ -28,15 +28,6 @@ class RenderedFile:
     data: bytes
 
 
-def render_site(
-    site: Site, static: list[StaticFile], errors: ErrorList, progress: Progress | None = None
-) -> list[RenderedFile]:
-    """Every file of the site, serially and without a cache (see steps.render_site)."""
-    from sitegen.steps import render_site as render_all  # steps builds on this module
-
-    return render_all(site, static, errors, progress)
-
-
 def assemble(
     static: list[StaticFile],
     routes: list[Route],
@@ -102,6 +93,3 @@ def render_route(
         return None
     data = route.finish(text) if route.finish else text.encode("utf-8")
     return RenderedFile(output_path(route.dest), data)
-
-
-_render = render_route  # the name the first version of this module used

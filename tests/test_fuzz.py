@@ -20,7 +20,7 @@ from conftest import CASE, REPO
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sitegen import render, steps
+from sitegen import steps
 from sitegen.build import default_options
 from sitegen.config import Config, MarkdownSection
 from sitegen.errors import BuildError, ErrorList, SiteError
@@ -68,7 +68,7 @@ def build_in_memory(data: bytes, safe_html: bool = False) -> None:
     docs = [doc for source in sources if (doc := parse_source(source, renderer, errors))]
     site = build_site(docs, config, default_options(), {}, errors)
     errors.raise_if_any()
-    files = render.render_site(site, [], errors)
+    files = steps.render_site(site, [], errors)
     errors.raise_if_any()
     for file in files:
         file.data.decode("utf-8")

@@ -16,10 +16,10 @@ from sitegen.build import build_files, default_options
 from sitegen.config import Config, NewsletterSection
 from sitegen.errors import ErrorList
 from sitegen.feeds import issues_feed
-from sitegen.render import render_site
 from sitegen.search import search_index
 from sitegen.search_stable import cbor_decode, cbor_encode
 from sitegen.sharing import content_security_policy, script_json
+from sitegen.steps import render_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -82,7 +82,7 @@ def test_issues_feed_is_written_only_when_there_are_issues(
 
 
 def _render(site: object, routes: list[object]) -> dict[str, bytes]:
-    from sitegen.render import _render as render_route
+    from sitegen.render import render_route
     from sitegen.templating import make_environment, site_globals
 
     config = site.config  # type: ignore[attr-defined]
