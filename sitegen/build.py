@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sitegen.cache import BuildCache
 from sitegen.config import Config
+from sitegen.digest import Fingerprints
 from sitegen.errors import ErrorList
 from sitegen.inputs import Inputs, inputs_digest, load_inputs, templates_digest
 from sitegen.load import StaticFile
@@ -17,7 +18,6 @@ from sitegen.manifest import write_tracked
 from sitegen.model import Site, build_site
 from sitegen.options import BuildOptions, build_date, default_options
 from sitegen.render import Progress, RenderedFile
-from sitegen.search import with_search_index
 from sitegen.steps import parse_sources, render_site
 from sitegen.write import OutputError, WriteReport, write_output
 
@@ -48,12 +48,18 @@ def build_files(
     with collector_paused():
         digests = inputs.source_digests() if cache else None
         docs = parse_sources(inputs.sources, config, errors, cache, jobs, digests)
-        site = build_site(docs, config, options, asset_urls(inputs.static), errors)
+        prints = Fingerprints()
+        made_of = (
+            {s.path: d for s, d in zip(inputs.sources, digests, strict=True)} if digests else None
+        )
+        site = build_site(docs, config, options, asset_urls(inputs.static), errors, prints, made_of)
         errors.raise_if_any()
         theme = templates_digest(inputs)
-        files = render_site(site, inputs.static, errors, progress, cache, jobs, theme)
+        files = render_site(site, inputs.static, errors, progress, cache, jobs, theme, prints)
         errors.raise_if_any()
         if config.search.enabled:
+            from sitegen.search import with_search_index  # a site without search skips it
+
             files = with_search_index(files, config.site.language, errors, cache)
     errors.raise_if_any()
     return BuildResult(site, files)

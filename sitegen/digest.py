@@ -108,6 +108,11 @@ class Fingerprints:
             self._feed(h, value)
         return bytes(h.digest())
 
+    def remember(self, value: object, digest: bytes) -> None:
+        """Take `digest` as the fingerprint of the dataclass `value`: the digest of what
+        made it, when the maker knows that more cheaply than hashing the value."""
+        self._memo[id(value)] = (value, digest)
+
     def _pickle(self, value: object, root: object) -> bytes:
         """Pickle bytes of `value` with every dataclass inside it (except `root`) as its digest.
 

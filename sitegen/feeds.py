@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -76,6 +75,8 @@ def absolute(config: Config, path: str) -> str:
 
 def content_id(config: Config, source: str) -> str:
     """A stable entry id from the site's host and the content's source file."""
+    import uuid  # costs more to import than the few ids a rebuild makes
+
     host = urlsplit(config.site.base_url).netloc
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{host}{config.base_path}{source}"))
 

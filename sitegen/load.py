@@ -55,46 +55,57 @@ def _link_problem(path: Path, real_root: Path) -> str:
     return ""
 
 
-def _walk(folder: Path, root: Path, errors: ErrorList) -> list[Path]:
+@dataclass(frozen=True)
+class _Found:
+    path: str  # as opened
+    rel: str  # relative to the site root, with "/"
+    inner: str  # relative to the folder walked, with "/"
+
+
+def _walk(folder: Path, root: Path, errors: ErrorList) -> list[_Found]:
     """Regular files under `folder`, sorted; symlinks must stay inside the site."""
-    found: list[Path] = []
+    found: list[_Found] = []
     if not folder.is_dir():
         return found
     real_root = root.resolve()
+    base = folder.relative_to(root).as_posix()
     if folder.is_symlink() and (problem := _link_problem(folder, real_root)):
-        errors.add(folder.relative_to(root).as_posix(), 0, "", problem)
+        errors.add(base, 0, "", problem)
         return found
-    seen = {folder.resolve()}
-    for directory, subdirs, names in os.walk(folder, followlinks=True):
-        kept = []
-        for name in sorted(subdirs):
-            path = Path(directory, name)
-            if is_editor_litter(name):
+    seen = {os.path.realpath(folder)}
+
+    def visit(directory: str, inner: str) -> None:
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        folders = []
+        for entry in entries:
+            if is_editor_litter(entry.name):
                 continue
-            if path.is_symlink() and (problem := _link_problem(path, real_root)):
-                errors.add(path.relative_to(root).as_posix(), 0, "", problem)
-                continue
-            if path.resolve() in seen:  # a second way to the same folder: read it once
-                continue
-            seen.add(path.resolve())
-            kept.append(name)
-        subdirs[:] = kept
-        for name in sorted(names):
-            if is_editor_litter(name):
-                continue
-            path = Path(directory, name)
-            if path.is_symlink() and (problem := _link_problem(path, real_root)):
-                errors.add(path.relative_to(root).as_posix(), 0, "", problem)
-                continue
-            if path.is_file():
-                found.append(path)
+            name = inner + entry.name
+            if entry.is_symlink() and (problem := _link_problem(Path(entry.path), real_root)):
+                errors.add(f"{base}/{name}", 0, "", problem)
+            elif entry.is_dir():
+                folders.append((entry, name))
+            elif entry.is_file():
+                found.append(_Found(entry.path, f"{base}/{name}", name))
+        for entry, name in folders:
+            real = os.path.realpath(entry.path)
+            if real not in seen:  # a second way to the same folder: read it once
+                seen.add(real)
+                visit(entry.path, name + "/")
+
+    visit(str(folder), "")
     return found
 
 
-def _read(path: Path, rel: str, errors: ErrorList) -> bytes | None:
+def _read(path: str, rel: str, errors: ErrorList) -> bytes | None:
     """The bytes of a file, or None with an error when it cannot be read."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read()
     except OSError as exc:
         errors.add(rel, 0, "", f"cannot be read: {exc.strerror or exc}")
         return None
@@ -105,11 +116,14 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
     sources: list[SourceFile] = []
     content = config.path("content")
     for folder, kind in CONTENT_KINDS.items():
-        for path in _walk(content / folder, config.root, errors):
-            if path.suffix != ".md":
+        for item in _walk(content / folder, config.root, errors):
+            if not item.rel.endswith(".md"):
                 continue
-            rel = path.relative_to(config.root).as_posix()
-            size = path.stat().st_size
+            rel = item.rel
+            try:
+                size = os.stat(item.path).st_size
+            except OSError:
+                size = 0  # reported by _read
             if size > MAX_SOURCE_BYTES:
                 errors.add(
                     rel,
@@ -119,7 +133,7 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
                     f"{MAX_SOURCE_BYTES // 2**20} MB (split it or move data out of it)",
                 )
                 continue
-            if (data := _read(path, rel, errors)) is not None:
+            if (data := _read(item.path, rel, errors)) is not None:
                 sources.append(SourceFile(rel, kind, data))
     return sources
 
@@ -133,11 +147,9 @@ def load_static(config: Config, errors: ErrorList) -> list[StaticFile]:
     ]
     files: list[StaticFile] = []
     for folder, prefix in folders:
-        for path in _walk(folder, config.root, errors):
-            if path.suffix == ".md" and prefix == "media/":
+        for item in _walk(folder, config.root, errors):
+            if prefix == "media/" and item.rel.endswith(".md"):
                 continue
-            dest = prefix + path.relative_to(folder).as_posix()
-            rel = path.relative_to(config.root).as_posix()
-            if (data := _read(path, rel, errors)) is not None:
-                files.append(StaticFile(rel, dest, data))
+            if (data := _read(item.path, item.rel, errors)) is not None:
+                files.append(StaticFile(item.rel, prefix + item.inner, data))
     return files

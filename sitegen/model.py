@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import pickle
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +14,7 @@ from urllib.parse import urlsplit
 
 from sitegen import fields
 from sitegen.config import Config
+from sitegen.digest import Fingerprints, digest_bytes
 from sitegen.errors import ErrorList
 from sitegen.issues import NewsletterIssue, build_issues
 from sitegen.markup import Heading, is_unsafe_url, replace_placeholders
@@ -36,7 +40,13 @@ class RelatedLink:
 
 
 @dataclass(frozen=True)
-class Case:
+class CaseCard:
+    """What a listing or a neighbour link shows of a case: everything but its body.
+
+    Listings hold cards, not cases, so that a page's cache key (its context) does not change
+    when the body of a case it lists does.
+    """
+
     source: str
     slug: str
     url: str
@@ -52,13 +62,20 @@ class Case:
     image_alt: str | None
     draft: bool
     updated: dt.date | None
-    body_html: str
-    headings: tuple[Heading, ...]
 
     @property
     def modified(self) -> dt.date:
         """When the case last changed: `updated`, else its date."""
         return self.updated or self.date
+
+
+@dataclass(frozen=True)
+class Case(CaseCard):
+    body_html: str
+    headings: tuple[Heading, ...]
+
+    def card(self) -> CaseCard:
+        return CaseCard(*(getattr(self, item.name) for item in _CARD_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ class Page:
 @dataclass(frozen=True)
 class TermListing:
     term: Term
-    cases: tuple[Case, ...]
+    cases: tuple[CaseCard, ...]
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,10 @@ class Site:
     pages: tuple[Page, ...]
     taxonomies: tuple[Taxonomy, ...]
     newsletter_issues: tuple[NewsletterIssue, ...] = ()  # newest first
+    cards: tuple[CaseCard, ...] = ()  # the card of each case of `cases`, in the same order
 
+
+_CARD_FIELDS = dataclasses.fields(CaseCard)
 
 TAXONOMIES = (
     ("tag", "Emner", "Emne", "tags"),
@@ -116,8 +136,13 @@ def url_for(pattern: str, slug: str) -> str:
 
 
 def term(config: Config, taxonomy: str, name: str) -> Term:
+    return _term(getattr(config.urls, taxonomy), taxonomy, name)
+
+
+@functools.lru_cache(maxsize=8192)  # a site names the same few tags and municipalities often
+def _term(pattern: str, taxonomy: str, name: str) -> Term:
     slug = slugify(name) or "-"
-    return Term(taxonomy, name, slug, url_for(getattr(config.urls, taxonomy), slug))
+    return Term(taxonomy, name, slug, url_for(pattern, slug))
 
 
 class LinkResolver:
@@ -127,6 +152,7 @@ class LinkResolver:
         self.config = config
         self.url_of = url_of  # "/content/cases/x.md" -> "/cases/x/"
         self.errors = errors
+        self.reads: list[tuple[str, str | None]] = []  # every lookup made, in order
 
     def site_url(self, path: str) -> str:
         """A site path ("/cases/x/") as the href used on pages (with the base path)."""
@@ -167,6 +193,11 @@ class LinkResolver:
 
     def lookup(self, path: str) -> str | None:
         """The page href of a site-root path, or None when nothing is there."""
+        found = self._lookup(path)
+        self.reads.append((path, found))
+        return found
+
+    def _lookup(self, path: str) -> str | None:
         if path in self.url_of:
             return self.site_url(self.url_of[path])
         if path.endswith(".md") or posixpath.splitext(path)[1]:
@@ -210,8 +241,15 @@ def build_site(
     options: BuildOptions,
     asset_urls: dict[str, str],
     errors: ErrorList,
+    prints: Fingerprints | None = None,
+    digests: dict[str, bytes] | None = None,
 ) -> Site:
-    """Validate every document and assemble the site model."""
+    """Validate every document and assemble the site model.
+
+    With `prints` and `digests` (source path -> digest of the source), each case's
+    fingerprint is told to `prints` as the digest of what made it (its source, slug, URL,
+    the config and every link lookup), so rendering never has to hash a case's body again.
+    """
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]] = {}
     invalid: list[ParsedDoc] = []
     specs = {
@@ -239,10 +277,21 @@ def build_site(
     url_of.update({"/" + path: url for path, (_, url) in slugs.items()})
     resolver = LinkResolver(config, url_of, errors)
 
-    cases = [
-        _case(doc, values, *slugs[doc.source.path], config, resolver)
-        for doc, values in by_kind.get("case", [])
-    ]
+    config_print = prints.of(config) if prints and digests else b""
+    cases = []
+    for doc, values in by_kind.get("case", []):
+        resolver.reads.clear()
+        slug, url = slugs[doc.source.path]
+        case = _case(doc, values, slug, url, config, resolver)
+        if prints and digests:
+            made_of = (slug, url, resolver.reads)
+            prints.remember(
+                case,
+                digest_bytes(
+                    b"case", digests[doc.source.path], config_print, pickle.dumps(made_of)
+                ),
+            )
+        cases.append(case)
     pages = [
         _page(doc, values, *slugs[doc.source.path], resolver)
         for doc, values in by_kind.get("page", [])
@@ -256,7 +305,15 @@ def build_site(
     issues = build_issues(
         by_kind.get("newsletter", []), slugs, cases, published, options, resolver, errors
     )
-    return Site(config, tuple(published), tuple(pages), _taxonomies(published, config), issues)
+    cards = {case.source: case.card() for case in published}
+    return Site(
+        config,
+        tuple(published),
+        tuple(pages),
+        _taxonomies(published, cards, config),
+        issues,
+        tuple(cards.values()),
+    )
 
 
 def _is_published(draft: bool, date: dt.date, options: BuildOptions) -> bool:
@@ -402,14 +459,16 @@ def _page(
     )
 
 
-def _taxonomies(cases: list[Case], config: Config) -> tuple[Taxonomy, ...]:
+def _taxonomies(
+    cases: list[Case], cards: dict[str, CaseCard], config: Config
+) -> tuple[Taxonomy, ...]:
     result = []
     for key, label, singular, index_key in TAXONOMIES:
-        grouped: dict[str, tuple[Term, list[Case]]] = {}
+        grouped: dict[str, tuple[Term, list[CaseCard]]] = {}
         for case in cases:
             terms = case.tags if key == "tag" else (getattr(case, key),)
             for item in terms:
-                grouped.setdefault(item.slug, (item, []))[1].append(case)
+                grouped.setdefault(item.slug, (item, []))[1].append(cards[case.source])
         listings = tuple(
             TermListing(item, tuple(members))
             for item, members in sorted(grouped.values(), key=lambda g: g[0].name.lower())

@@ -6,12 +6,6 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sitegen.email_render import (
-    EMAIL_TEMPLATE,
-    email_context,
-    email_file_finishers,
-    unsubscribe_for,
-)
 from sitegen.feeds import cases_feed, issues_feed
 from sitegen.model import Site
 from sitegen.route import Route, output_path
@@ -21,14 +15,15 @@ from sitegen.sitemap import robots, sitemap
 
 def home(site: Site) -> Iterator[Route]:
     latest_issue = site.newsletter_issues[0] if site.newsletter_issues else None
-    cases = site.cases[: site.config.site.home_cases]
+    cases = site.cards[: site.config.site.home_cases]
     yield Route("/", "home.html", {"cases": cases, "latest_issue": latest_issue})
 
 
 def case_pages(site: Site) -> Iterator[Route]:
+    cards = site.cards  # the neighbours' links show their cards, not their bodies
     for index, case in enumerate(site.cases):
-        newer = site.cases[index - 1] if index > 0 else None
-        older = site.cases[index + 1] if index + 1 < len(site.cases) else None
+        newer = cards[index - 1] if index > 0 else None
+        older = cards[index + 1] if index + 1 < len(cards) else None
         yield Route(case.url, "case.html", {"case": case, "newer": newer, "older": older})
 
 
@@ -48,7 +43,7 @@ def case_list(site: Site) -> Iterator[Route]:
             "next": page_url(number + 1) if number < total else None,
             "window": page_window(number, total, page_url),
         }
-        cases = site.cases[(number - 1) * per_page : number * per_page]
+        cases = site.cards[(number - 1) * per_page : number * per_page]
         yield Route(page_url(number), "list.html", {"cases": cases, "pagination": pagination})
 
 
@@ -103,6 +98,16 @@ def newsletter(site: Site) -> Iterator[Route]:
     config = site.config
     issues = site.newsletter_issues
     yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": issues})
+    if not issues:
+        return
+    # The email machinery (css-inline, the email package) is loaded only for a site with issues.
+    from sitegen.email_render import (
+        EMAIL_TEMPLATE,
+        email_context,
+        email_file_finishers,
+        unsubscribe_for,
+    )
+
     general = unsubscribe_for(config, None, None)
     for index, issue in enumerate(issues):
         newer = issues[index - 1] if index > 0 else None

@@ -73,10 +73,12 @@ def parse_sources(
 
     def parse(number: int) -> tuple[tuple[Any, ...] | None, list[SiteError]]:
         local = ErrorList()
+        assert renderer is not None
         doc = parse_source(sources[missing[number]], renderer, local)
         return (_doc_parts(doc) if doc else None, local.errors)
 
-    renderer = markdown_renderer(config.markdown.safe_html)  # made here, before any fork
+    # Made here, before any fork, and only when something is to be parsed.
+    renderer = markdown_renderer(config.markdown.safe_html) if missing else None
     for number, (doc_parts, found) in enumerate(map_items(parse, len(missing), jobs)):
         errors.extend(found)
         index = missing[number]
@@ -102,8 +104,12 @@ def render_site(
     cache: BuildCache | None = None,
     jobs: int = 1,
     templates: bytes = b"",
+    prints: Fingerprints | None = None,
 ) -> list[RenderedFile]:
-    """Every file of the site in a stable order; `templates` is the digest of the theme."""
+    """Every file of the site in a stable order; `templates` is the digest of the theme.
+
+    `prints` may already know the fingerprints of the model's objects (see build_site).
+    """
     env = make_environment(site.config)
     env.globals.update(site_globals(site))
     if cache and cache.folder:  # compiled templates, checked against their source by Jinja
@@ -111,7 +117,8 @@ def render_site(
     routes = site_routes(site)
     if cache:
         cache.forget_digests()
-    keys = _route_keys(env, routes, templates, cache) if cache else [None] * len(routes)
+    prints = prints or Fingerprints()
+    keys = _route_keys(env, routes, templates, cache, prints) if cache else [None] * len(routes)
     pages: list[RenderedFile | None] = [None] * len(routes)
     missing: list[int] = []
     for index, key in enumerate(keys):
@@ -152,10 +159,13 @@ def _path_of(route: Route) -> str:
 
 
 def _route_keys(
-    env: jinja2.Environment, routes: list[Route], templates: bytes, cache: BuildCache
+    env: jinja2.Environment,
+    routes: list[Route],
+    templates: bytes,
+    cache: BuildCache,
+    prints: Fingerprints,
 ) -> list[Any]:
     """The memo key of each route, or None where its context cannot be fingerprinted."""
-    prints = Fingerprints()
     used = cache.get("globals", templates)
     if not isinstance(used, set):
         used = _template_globals(env)
