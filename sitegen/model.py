@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from sitegen import fields
 from sitegen.config import Config
 from sitegen.digest import Fingerprints, digest_bytes
-from sitegen.errors import ErrorList
+from sitegen.errors import ErrorList, SiteError
 from sitegen.issues import NewsletterIssue, build_issues
 from sitegen.markup import Heading, is_unsafe_url, replace_placeholders
 from sitegen.options import BuildOptions as BuildOptions
@@ -252,20 +252,12 @@ def build_site(
     """
     by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]] = {}
     invalid: list[ParsedDoc] = []
-    specs = {
-        "case": fields.CASE_FIELDS,
-        "page": fields.PAGE_FIELDS,
-        "newsletter": fields.NEWSLETTER_FIELDS,
-    }
     for doc in docs:
-        if doc.source.kind not in specs:
+        if doc.source.kind not in FIELDS_OF_KIND:
             continue
-        local = ErrorList()
-        values = fields.validate(doc, specs[doc.source.kind], local)
-        _check_image(doc, values, local)
-        _check_term_slugs(doc, values, local)
-        errors.extend(local.errors)
-        if not local:
+        values, found = doc.checked if doc.checked is not None else check_fields(doc)
+        errors.extend(found)
+        if not found:
             by_kind.setdefault(doc.source.kind, []).append((doc, values))
         else:
             invalid.append(doc)
@@ -314,6 +306,27 @@ def build_site(
         issues,
         tuple(cards.values()),
     )
+
+
+FIELDS_OF_KIND = {
+    "case": fields.CASE_FIELDS,
+    "page": fields.PAGE_FIELDS,
+    "newsletter": fields.NEWSLETTER_FIELDS,
+}
+
+
+def check_fields(doc: ParsedDoc) -> tuple[dict[str, Any], tuple[SiteError, ...]]:
+    """A document's front matter converted by its kind's fields, and every problem found.
+
+    A pure function of the document, so the parse step memoizes it with the parse.
+    """
+    if doc.source.kind not in FIELDS_OF_KIND:
+        return {}, ()
+    found = ErrorList()
+    values = fields.validate(doc, FIELDS_OF_KIND[doc.source.kind], found)
+    _check_image(doc, values, found)
+    _check_term_slugs(doc, values, found)
+    return values, tuple(found.errors)
 
 
 def _is_published(draft: bool, date: dt.date, options: BuildOptions) -> bool:

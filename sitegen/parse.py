@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from sitegen.errors import ErrorList
+from sitegen.errors import ErrorList, SiteError
 from sitegen.load import SourceFile
 from sitegen.markup import MarkdownRenderer, RenderedMarkdown
 
@@ -50,6 +50,8 @@ class ParsedDoc:
     body: str
     body_line: int  # line in the file of the body's first line
     markdown: RenderedMarkdown
+    # The front matter checked against its kind's fields: (values, errors); see model.check_fields.
+    checked: tuple[dict[str, Any], tuple[SiteError, ...]] | None = None
 
     def line_of(self, target: str) -> int:
         """File line where the body first mentions `target` (a link's URL)."""

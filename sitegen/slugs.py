@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -9,6 +10,7 @@ _DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "ae", "Ø": "
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=16384)  # tags and municipalities recur on every build
 def slugify(text: str) -> str:
     """Return the URL slug of a Danish title ("Pionér-kommune" -> "pioner-kommune")."""
     ascii_text = (

@@ -22,7 +22,7 @@ from sitegen.errors import ErrorList, SiteError
 from sitegen.inputs import source_digests
 from sitegen.load import SourceFile, StaticFile
 from sitegen.markup import MarkdownRenderer
-from sitegen.model import Site
+from sitegen.model import Site, check_fields
 from sitegen.parallel import map_items
 from sitegen.parse import ParsedDoc, parse_source
 from sitegen.render import Progress, RenderedFile, assemble, render_route
@@ -75,7 +75,9 @@ def parse_sources(
         local = ErrorList()
         assert renderer is not None
         doc = parse_source(sources[missing[number]], renderer, local)
-        return (_doc_parts(doc) if doc else None, local.errors)
+        if doc is None:
+            return None, local.errors
+        return _doc_parts(dataclasses.replace(doc, checked=check_fields(doc))), local.errors
 
     # Made here, before any fork, and only when something is to be parsed.
     renderer = markdown_renderer(config.markdown.safe_html) if missing else None
