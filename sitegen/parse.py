@@ -47,11 +47,16 @@ class ParsedDoc:
     meta: dict[str, Any]
     lines: dict[Location, int]  # ("related", 0, "url") -> line in the file
     start_line: int  # line of the opening '---'
-    body: str
     body_line: int  # line in the file of the body's first line
     markdown: RenderedMarkdown
     # The front matter checked against its kind's fields: (values, errors); see model.check_fields.
     checked: tuple[dict[str, Any], tuple[SiteError, ...]] | None = None
+
+    @property
+    def body(self) -> str:
+        """The Markdown body, cut from the source again rather than kept (and cached) twice."""
+        text = self.source.data.decode("utf-8-sig")
+        return "\n".join(normalize_newlines(text).split("\n")[self.body_line - 1 :])
 
     def line_of(self, target: str) -> int:
         """File line where the body first mentions `target` (a link's URL)."""
@@ -77,6 +82,10 @@ def decode(source: SourceFile, errors: ErrorList) -> str | None:
             f"file contains the invisible control character U+{ord(match.group()):04X}; remove it",
         )
         return None
+    return normalize_newlines(text)
+
+
+def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -150,7 +159,6 @@ def parse_source(
         meta=meta,
         lines=key_lines,
         start_line=start + 1,
-        body=body,
         body_line=end + 2,
         markdown=markdown,
     )

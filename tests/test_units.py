@@ -7,7 +7,10 @@ import datetime as dt
 import pytest
 
 from sitegen.config import url_pattern_problem
+from sitegen.errors import ErrorList
+from sitegen.load import SourceFile
 from sitegen.markup import MarkdownRenderer, is_unsafe_url
+from sitegen.parse import parse_source
 from sitegen.routes import output_path
 from sitegen.slugs import slugify, unique_slug
 from sitegen.templating import danish_date
@@ -107,3 +110,26 @@ def test_readme_documents_every_config_key() -> None:
     for name, section in SECTIONS.items():
         for field in dataclasses.fields(section):
             assert f"`{name}.{field.name}`" in readme, f"{name}.{field.name} is not in the README"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"---\ntitle: A\n---\nF\xc3\xb8rste linje\n\nAnden [link](x.md)\n",
+        b"\xef\xbb\xbf\n\n---\r\ntitle: A\r\n---\r\nLinje 1\r\n\r\nLinje 2\r\n",
+        b"---\ntitle: A\n---\r\rTo tomme\r",
+        b"---\ntitle: A\n---",
+    ],
+)
+def test_body_is_cut_from_the_source_as_parsed(data: bytes) -> None:
+    """The body is not stored with the parse; it is cut from the source again, identically."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line == "---")
+    closing = lines.index("---", first + 1)
+    doc = parse_source(
+        SourceFile("content/cases/a.md", "case", data), MarkdownRenderer(), ErrorList()
+    )
+    assert doc is not None
+    assert doc.body == "\n".join(lines[closing + 1 :])
+    assert doc.body_line == closing + 2
