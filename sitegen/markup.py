@@ -19,6 +19,7 @@ from markdown import Extension, Markdown
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE
 
+from sitegen.markdown_features import ALL_FEATURES, EXTENSIONS, PATTERNS, features_of
 from sitegen.sanitize import PLACEHOLDER_SCHEME, sanitize_html
 from sitegen.slugs import unique_slug
 from sitegen.typography import DanishTypography
@@ -149,48 +150,63 @@ def _unsafe_raw_urls(blocks: list[str]) -> list[Reference]:
 
 
 class MarkdownRenderer:
-    """One Python-Markdown instance, reset between documents.
+    """Python-Markdown instances, reset between documents.
 
-    With `safe_html`, the HTML is sanitized (nh3) after rendering: raw HTML from
-    untrusted editors keeps its structure but loses scripts, event handlers and styles.
+    Each body is converted by an instance with only the extensions and inline patterns
+    its text could use (`features_of`); the output is the same as with all of them.
+    `select_features=False` always uses all of them. With `safe_html`, the HTML is
+    sanitized (nh3) after rendering: raw HTML from untrusted editors keeps its
+    structure but loses scripts, event handlers and styles.
     """
 
-    def __init__(self, safe_html: bool = False) -> None:
+    def __init__(self, safe_html: bool = False, select_features: bool = True) -> None:
         self.safe_html = safe_html
+        self.select_features = select_features
         self._collected = _Collected()
-        self._md = Markdown(
-            extensions=[
-                "tables",
-                "footnotes",
-                "attr_list",
-                "def_list",
-                "fenced_code",
-                "abbr",
-                "md_in_html",
-                DanishTypography(),
-                _ContentExtension(self._collected),
-            ],
-            extension_configs={
-                "footnotes": {
-                    "BACKLINK_TITLE": "Tilbage til fodnote %d i teksten",
-                    "SUPERSCRIPT_TEXT": "{}",
-                }
-            },
-            output_format="html",
-        )
+        self._instances: dict[frozenset[str], Markdown] = {}
 
     def render(self, text: str, source_path: str) -> RenderedMarkdown:
         """HTML of a Markdown body; `source_path` (site-root relative) anchors relative links."""
         self._collected.headings.clear()
         self._collected.references.clear()
         self._collected.source_dir = "/" + posixpath.dirname(source_path)
-        self._md.reset()
-        html = self._md.convert(text)
+        md = self._instance_for(text)
+        md.reset()
+        html = md.convert(text)
         references = self._collected.references
-        references += _unsafe_raw_urls([str(block) for block in self._md.htmlStash.rawHtmlBlocks])
+        references += _unsafe_raw_urls([str(block) for block in md.htmlStash.rawHtmlBlocks])
         if self.safe_html:
             html = sanitize_html(html)
         return RenderedMarkdown(html, tuple(self._collected.headings), tuple(references))
+
+    def _instance_for(self, text: str) -> Markdown:
+        features = features_of(text) if self.select_features else ALL_FEATURES
+        md = self._instances.get(features)
+        if md is None:
+            md = self._instances[features] = _markdown_with(features, self._collected)
+        return md
+
+
+def _markdown_with(features: frozenset[str], collected: _Collected) -> Markdown:
+    """A Markdown instance with the extensions and inline patterns in `features` only."""
+    md = Markdown(
+        extensions=[
+            *(name for name in EXTENSIONS if name in features),
+            DanishTypography(),
+            _ContentExtension(collected),
+        ],
+        extension_configs={
+            "footnotes": {
+                "BACKLINK_TITLE": "Tilbage til fodnote %d i teksten",
+                "SUPERSCRIPT_TEXT": "{}",
+            }
+        },
+        output_format="html",
+    )
+    for name in PATTERNS:
+        if name not in features and name in md.inlinePatterns:
+            md.inlinePatterns.deregister(name)
+    return md
 
 
 def url_scheme(url: str) -> str:
