@@ -8,6 +8,7 @@ so parsing one file never needs to know the others.
 from __future__ import annotations
 
 import html as htmllib
+import importlib
 import posixpath
 import re
 import xml.etree.ElementTree as etree
@@ -187,20 +188,41 @@ class MarkdownRenderer:
         return md
 
 
+# Extensions by module and class: naming them as strings would make Python-Markdown scan
+# every installed package's entry points for each instance (tens of milliseconds).
+_EXTENSION_CLASSES = {
+    "tables": ("tables", "TableExtension"),
+    "footnotes": ("footnotes", "FootnoteExtension"),
+    "attr_list": ("attr_list", "AttrListExtension"),
+    "def_list": ("def_list", "DefListExtension"),
+    "fenced_code": ("fenced_code", "FencedCodeExtension"),
+    "abbr": ("abbr", "AbbrExtension"),
+    "md_in_html": ("md_in_html", "MarkdownInHtmlExtension"),
+}
+_EXTENSION_SETTINGS: dict[str, dict[str, str]] = {
+    "footnotes": {
+        "BACKLINK_TITLE": "Tilbage til fodnote %d i teksten",
+        "SUPERSCRIPT_TEXT": "{}",
+    }
+}
+
+
+def _extension(name: str) -> Extension:
+    """A standard extension, its module imported only when a document needs it."""
+    module, class_name = _EXTENSION_CLASSES[name]
+    kind = getattr(importlib.import_module(f"markdown.extensions.{module}"), class_name)
+    extension: Extension = kind(**_EXTENSION_SETTINGS.get(name, {}))
+    return extension
+
+
 def _markdown_with(features: frozenset[str], collected: _Collected) -> Markdown:
     """A Markdown instance with the extensions and inline patterns in `features` only."""
     md = Markdown(
         extensions=[
-            *(name for name in EXTENSIONS if name in features),
+            *(_extension(name) for name in EXTENSIONS if name in features),
             DanishTypography(),
             _ContentExtension(collected),
         ],
-        extension_configs={
-            "footnotes": {
-                "BACKLINK_TITLE": "Tilbage til fodnote %d i teksten",
-                "SUPERSCRIPT_TEXT": "{}",
-            }
-        },
         output_format="html",
     )
     for name in PATTERNS:
