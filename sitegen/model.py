@@ -68,14 +68,15 @@ class CaseCard:
         """When the case last changed: `updated`, else its date."""
         return self.updated or self.date
 
+    def with_body(self, body_html: str, headings: tuple[Heading, ...]) -> Case:
+        shown = {item.name: getattr(self, item.name) for item in _CARD_FIELDS}
+        return Case(**shown, body_html=body_html, headings=headings)
+
 
 @dataclass(frozen=True)
 class Case(CaseCard):
     body_html: str
     headings: tuple[Heading, ...]
-
-    def card(self) -> CaseCard:
-        return CaseCard(*(getattr(self, item.name) for item in _CARD_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -270,20 +271,22 @@ def build_site(
     resolver = LinkResolver(config, url_of, errors)
 
     config_print = prints.of(config) if prints and digests else b""
-    cases = []
+    cases: list[Case] = []
+    card_of: dict[str, CaseCard] = {}
     for doc, values in by_kind.get("case", []):
         resolver.reads.clear()
         slug, url = slugs[doc.source.path]
-        case = _case(doc, values, slug, url, config, resolver)
-        if prints and digests:
-            made_of = (slug, url, resolver.reads)
-            prints.remember(
-                case,
-                digest_bytes(
-                    b"case", digests[doc.source.path], config_print, pickle.dumps(made_of)
-                ),
-            )
+        card = _card(doc, values, slug, url, config, resolver)
+        card_reads = list(resolver.reads)
+        case = card.with_body(resolver.check_body(doc), doc.markdown.headings)
+        if prints and digests:  # what made each: its inputs and every lookup it made
+            made_of = pickle.dumps((slug, url, config_print, card_reads))
+            front = (doc.source.path, doc.source.kind, doc.front_matter)
+            prints.remember(card, digest_bytes(b"card", pickle.dumps(front), made_of))
+            made_of = pickle.dumps((slug, url, config_print, resolver.reads))
+            prints.remember(case, digest_bytes(b"case", digests[doc.source.path], made_of))
         cases.append(case)
+        card_of[case.source] = card
     pages = [
         _page(doc, values, *slugs[doc.source.path], resolver)
         for doc, values in by_kind.get("page", [])
@@ -297,7 +300,7 @@ def build_site(
     issues = build_issues(
         by_kind.get("newsletter", []), slugs, cases, published, options, resolver, errors
     )
-    cards = {case.source: case.card() for case in published}
+    cards = {case.source: card_of[case.source] for case in published}
     return Site(
         config,
         tuple(published),
@@ -415,14 +418,14 @@ def _assign_slugs(
     return result
 
 
-def _case(
+def _card(
     doc: ParsedDoc,
     values: dict[str, Any],
     slug: str,
     url: str,
     config: Config,
     resolver: LinkResolver,
-) -> Case:
+) -> CaseCard:
     related = tuple(
         RelatedLink(title, resolver.front_matter_url(doc, "related", ("related", i, "url"), link))
         for i, (title, link) in enumerate(values["related"])
@@ -430,7 +433,7 @@ def _case(
     image = values["image"]
     if image:
         image = resolver.front_matter_url(doc, "image", ("image",), image)
-    return Case(
+    return CaseCard(
         source=doc.source.path,
         slug=slug,
         url=url,
@@ -451,8 +454,6 @@ def _case(
         image_alt=values["image_alt"],
         draft=values["draft"],
         updated=values["updated"],
-        body_html=resolver.check_body(doc),
-        headings=doc.markdown.headings,
     )
 
 

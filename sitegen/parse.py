@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from sitegen.digest import digest_bytes
 from sitegen.errors import ErrorList, SiteError
 from sitegen.load import SourceFile
 from sitegen.markup import MarkdownRenderer, RenderedMarkdown
@@ -49,6 +50,7 @@ class ParsedDoc:
     start_line: int  # line of the opening '---'
     body_line: int  # line in the file of the body's first line
     markdown: RenderedMarkdown
+    front_matter: bytes  # digest of the front matter's text (what `meta` is made from)
     # The front matter checked against its kind's fields: (values, errors); see model.check_fields.
     checked: tuple[dict[str, Any], tuple[SiteError, ...]] | None = None
 
@@ -161,6 +163,7 @@ def parse_source(
         start_line=start + 1,
         body_line=end + 2,
         markdown=markdown,
+        front_matter=digest_bytes(yaml_text.encode("utf-8", "surrogatepass")),
     )
 
 
