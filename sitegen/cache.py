@@ -117,15 +117,15 @@ class BuildCache:
 
     def load_record(self, name: str) -> Any | None:
         """A named record (such as the output manifest); None when missing or damaged."""
-        if self.folder is None:
-            return self._records.get(name)
-        return self._read(self.folder / "records" / name)
+        if self.folder is not None and name not in self._records:
+            # Read once per build: a record is only trusted after checking output/ against it.
+            self._records[name] = self._read(self.folder / "records" / name)
+        return self._records.get(name)
 
     def save_record(self, name: str, value: Any) -> None:
-        if self.folder is None:
-            self._records[name] = value
-            return
-        self._write(self.folder / "records" / name, value)
+        self._records[name] = value
+        if self.folder is not None:
+            self._write(self.folder / "records" / name, value)
 
     def templates_folder(self) -> Path:
         """Where Jinja keeps compiled templates (it checks each against its source)."""
