@@ -138,7 +138,9 @@ def _write_locked(
     if record is None:
         cache.save_record("spare-" + name, None)
         report = _locked_write(files, out)
-        cache.save_record("output-" + name, _record(out, inputs, digests))
+        written = _record(out, inputs, digests)
+        cache.save_record("output-" + name, written)
+        _prepare_spare(cache, name, out, written, files)
         return report
     if record.files == digests:
         cache.save_record("output-" + name, OutputRecord(inputs, digests, record.stats))
@@ -161,6 +163,30 @@ def _write_locked(
     cache.save_record("spare-" + name, record)  # the displaced tree is the old output
     cache.save_record("output-" + name, _record(out, inputs, digests))
     return report
+
+
+def _prepare_spare(
+    cache: BuildCache, name: str, out: Path, record: OutputRecord, files: Sequence[RenderedFile]
+) -> None:
+    """Hard-link the tree just written into the spare folder.
+
+    The next build that changes something then updates the spare with only its changed files
+    and swaps it in, as every later build does, instead of first linking every file of the
+    site. A spare that cannot be made is simply not there (the next build makes one).
+    """
+    spare = cache.spare_folder(name)
+    if spare is None:
+        return
+    shutil.rmtree(spare, ignore_errors=True)
+    try:
+        spare.mkdir(parents=True)
+        if os.stat(spare).st_dev != os.stat(out).st_dev:  # no atomic swap across disks
+            raise OSError("the cache and the output are on different disks")
+        empty = OutputRecord(b"", {}, snapshot(spare, []))
+        _update(spare, empty, out, record, files, record.files)
+        cache.save_record("spare-" + name, _record(spare, record.inputs, record.files))
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)
 
 
 def _locked_write(files: Sequence[RenderedFile], out: Path) -> WriteReport:
