@@ -106,10 +106,10 @@ def up_to_date(
     if inputs.errors:
         return None
     out = out.absolute()
-    record = current_record(cache, out)
-    if record is not None and record.inputs == inputs_digest(inputs, options, out):
-        return record
-    return None
+    record = cache.load_record("output-" + record_name(out))
+    if not isinstance(record, OutputRecord) or record.inputs != inputs_digest(inputs, options, out):
+        return None  # something changed: no need to look at output/ at all
+    return record if unchanged_since(out, record.stats) else None
 
 
 def write_tracked(
