@@ -121,6 +121,25 @@ class IncrementalBuilds(RuleBasedStateMachine):
             (self.root / "content/cases" / name).rename(self.root / "content/cases" / new_name)
             self.cases[new_name] = self.cases.pop(name)
 
+    @rule(
+        title=st.sampled_from(TITLES),
+        body=st.sampled_from(BODIES),
+        featured=st.lists(st.integers(0, 9), max_size=2),
+    )
+    def edit_issue(self, title: str, body: str, featured: list[int]) -> None:
+        """A newsletter issue featuring some cases (by path), or every case since the last."""
+        names = sorted(self.cases)
+        picked = sorted({names[i % len(names)] for i in featured}) if names else []
+        cases = "".join(f"\n  - ../cases/{name}" for name in picked) or " since-last"
+        path = self.root / "content/newsletter/nr-1.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"---\ntitle: {title}\ndate: 2022-01-10\ncases:{cases}\n---\n\n{body}\n"
+        path.write_text(text, encoding="utf-8")
+
+    @rule()
+    def delete_issue(self) -> None:
+        (self.root / "content/newsletter/nr-1.md").unlink(missing_ok=True)
+
     @rule(template=st.sampled_from(["base.html", "case.html", "partials/case_card.html"]))
     def edit_template(self, template: str) -> None:
         self.serial += 1
