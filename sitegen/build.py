@@ -49,10 +49,10 @@ def build_files(
         digests = inputs.source_digests() if cache else None
         docs = parse_sources(inputs.sources, config, errors, cache, jobs, digests)
         prints = Fingerprints()
-        made_of = (
+        by_path = (
             {s.path: d for s, d in zip(inputs.sources, digests, strict=True)} if digests else None
         )
-        site = build_site(docs, config, options, asset_urls(inputs.static), errors, prints, made_of)
+        site = build_site(docs, config, options, asset_urls(inputs.static), errors, prints, by_path)
         errors.raise_if_any()
         theme = templates_digest(inputs)
         files = render_site(site, inputs.static, errors, progress, cache, jobs, theme, prints)
