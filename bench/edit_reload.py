@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sitegen.build import build_files, default_options  # noqa: E402
-from sitegen.cache import BuildCache  # noqa: E402
+from sitegen.build.cache import BuildCache  # noqa: E402
+from sitegen.build.pipeline import build_files, default_options  # noqa: E402
 
 
 def make_site(kind: str, n: int, folder: Path, corpus: Path) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sitegen.markup import MarkdownRenderer  # noqa: E402
+from sitegen.content.markdown import MarkdownRenderer  # noqa: E402
 
 
 def body(text: str) -> str:

@@ -9,14 +9,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.cache import BuildCache
+from sitegen.build.cache import BuildCache
+from sitegen.build.inputs import load_inputs
+from sitegen.build.parallel import default_jobs
 from sitegen.config import CONFIG_FILE
 from sitegen.errors import BuildError
-from sitegen.inputs import load_inputs
-from sitegen.manifest import up_to_date
 from sitegen.options import default_options
-from sitegen.parallel import default_jobs
-from sitegen.write import OutputError, clean_leftovers
+from sitegen.output.records import up_to_date
+from sitegen.output.write import OutputError, clean_leftovers
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -131,7 +131,7 @@ def run_build(args: argparse.Namespace) -> int:
                 f"({time.monotonic() - started:.2f} s)"
             )
         return EXIT_OK
-    from sitegen.build import build
+    from sitegen.build.pipeline import build
 
     try:
         result = build(
@@ -182,10 +182,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 # Modules that register further commands when imported (serve, check, newsletter ...).
 COMMAND_MODULES: tuple[str, ...] = (
-    "sitegen.serve",
+    "sitegen.serve.server",
     "sitegen.new",
-    "sitegen.check",
-    "sitegen.newsletter_send",
+    "sitegen.check.command",
+    "sitegen.newsletter.send",
 )
 
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import frontmatter
 
-from sitegen.build import build_date
+from sitegen.build.pipeline import build_date
 from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, register, site_root
 from sitegen.config import load_config
+from sitegen.content.load import CONTENT_KINDS
+from sitegen.content.slugs import slugify
 from sitegen.errors import ErrorList
-from sitegen.load import CONTENT_KINDS
-from sitegen.slugs import slugify
 
 PLACEHOLDER = "UDFYLD"
 FOLDERS = {kind: folder for folder, kind in CONTENT_KINDS.items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import CASE, REPO, read_tree
 
-from sitegen.build import build, build_files, default_options
+from sitegen.build.pipeline import build, build_files, default_options
 from sitegen.errors import BuildError
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CASE, read_tree
 
-from sitegen.build import build_files, default_options
+from sitegen.build.pipeline import build_files, default_options
 from sitegen.cli import main
 from sitegen.errors import BuildError
 
@@ -269,7 +269,7 @@ CORPUS: dict[str, Broken] = {
             "templates/case.html": "{% extends 'base.html' %}\n{% block content %}\n{{ case.nope }}\n{% endblock %}\n"
         },
         (
-            "templates/case.html:3: UndefinedError: 'sitegen.model.Case object' has no attribute "
+            "templates/case.html:3: UndefinedError: 'sitegen.content.model.Case object' has no attribute "
             "'nope' (rendering /cases/anden-case/)",
         ),
     ),

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from conftest import CASE, REPO, read_tree
 
-from sitegen import write
-from sitegen.build import build, default_options
+from sitegen.build.pipeline import build, default_options
 from sitegen.cli import main
-from sitegen.render import RenderedFile
-from sitegen.write import OutputError, output_lock, write_output
+from sitegen.output import write
+from sitegen.output.write import OutputError, output_lock, write_output
+from sitegen.render.files import RenderedFile
 
 
 def make_site(root: Path, cases: int, variant: str) -> Path:

@@ -20,15 +20,15 @@ from conftest import CASE, REPO
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sitegen import steps
-from sitegen.build import default_options
+from sitegen.build import memo as steps
+from sitegen.build.pipeline import default_options
 from sitegen.config import Config, MarkdownSection
+from sitegen.content.load import SourceFile
+from sitegen.content.markdown import MarkdownRenderer
+from sitegen.content.model import build_site
+from sitegen.content.parse import parse_source
 from sitegen.errors import BuildError, ErrorList, SiteError
-from sitegen.load import SourceFile
-from sitegen.markup import MarkdownRenderer
-from sitegen.model import build_site
-from sitegen.parse import parse_source
-from sitegen.templating import make_environment
+from sitegen.render.templating import make_environment
 
 settings.register_profile(
     "ci",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import GOLDEN, read_tree
 
-from sitegen.build import build, default_options
+from sitegen.build.pipeline import build, default_options
 
 
 def test_basic_site_matches_golden(

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from conftest import CASE
 
-from sitegen.build import build, build_files, default_options
+from sitegen.build.pipeline import build, build_files, default_options
+from sitegen.content.markdown import MarkdownRenderer, is_unsafe_url
 from sitegen.errors import BuildError
-from sitegen.markup import MarkdownRenderer, is_unsafe_url
 
 PAYLOADS = [
     "<script>alert('x')</script>",

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import steps
-from sitegen.build import build, default_options
-from sitegen.cache import CACHE_DIR, BuildCache
-from sitegen.parallel import map_items
+from sitegen.build import memo as steps
+from sitegen.build.cache import CACHE_DIR, BuildCache
+from sitegen.build.parallel import map_items
+from sitegen.build.pipeline import build, default_options
 from tests.conftest import CASE, REPO, read_tree
 
 MakeSite = Callable[[dict[str, str]], Path]
@@ -182,7 +182,7 @@ def test_another_version_never_reads_the_cache(
     old.put("parse", b"key", ("stale",))
     old.keep("parse", [b"key"])
     assert BuildCache(tmp_path / "cache").get("parse", b"key") == ("stale",)
-    monkeypatch.setattr("sitegen.cache.code_version", lambda: "another-version-of-sitegen")
+    monkeypatch.setattr("sitegen.build.cache.code_version", lambda: "another-version-of-sitegen")
     assert BuildCache(tmp_path / "cache").get("parse", b"key") is None
 
 
@@ -257,7 +257,7 @@ def test_no_change_rebuild_does_not_load_markdown_or_templates(
 def test_in_memory_cache_for_a_server_session(
     new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sitegen.build import build_files
+    from sitegen.build.pipeline import build_files
 
     root = small_site(new_site)
     session = BuildCache.in_memory()
@@ -276,6 +276,6 @@ def test_in_memory_cache_for_a_server_session(
 def test_front_matter_uses_libyaml() -> None:
     import yaml
 
-    from sitegen import parse
+    from sitegen.content import parse
 
     assert issubclass(parse._Loader, yaml.CSafeLoader)

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from sitegen.build import build, build_files, default_options
-from sitegen.cache import BuildCache
+from sitegen.build.cache import BuildCache
+from sitegen.build.pipeline import build, build_files, default_options
 from sitegen.errors import BuildError
 from tests.conftest import REPO, read_tree
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from test_fuzz import FUZZ
 
 from bench.corpus import make_cases
-from sitegen.markdown_features import ALL_FEATURES, features_of
-from sitegen.markup import MarkdownRenderer, RenderedMarkdown
+from sitegen.content.markdown import MarkdownRenderer, RenderedMarkdown
+from sitegen.content.markdown_features import ALL_FEATURES, features_of
 
 PATH = "content/cases/valg.md"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from sitegen.build import build_date, build_files, default_options
+from sitegen.build.pipeline import build_date, build_files, default_options
 from sitegen.cli import main
 
 

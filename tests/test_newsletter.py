@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import CASE
 
-from sitegen.build import build, build_files, default_options
-from sitegen.email_render import unsubscribe_for, unsubscribe_token
+from sitegen.build.pipeline import build, build_files, default_options
 from sitegen.errors import BuildError
-from sitegen.plaintext import html_to_text
+from sitegen.render.email import unsubscribe_for, unsubscribe_token
+from sitegen.render.plaintext import html_to_text
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 

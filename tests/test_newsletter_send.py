@@ -20,9 +20,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from sitegen import newsletter_send
 from sitegen.cli import main
-from sitegen.email_render import unsubscribe_token
+from sitegen.newsletter import send as newsletter_send
+from sitegen.render.email import unsubscribe_token
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "tokenhemmelighed"

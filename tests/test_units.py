@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 
 from sitegen.config import url_pattern_problem
+from sitegen.content.load import SourceFile
+from sitegen.content.markdown import MarkdownRenderer, is_unsafe_url
+from sitegen.content.parse import parse_source
+from sitegen.content.slugs import slugify, unique_slug
+from sitegen.content.typography import danish_typography
 from sitegen.errors import ErrorList
-from sitegen.load import SourceFile
-from sitegen.markup import MarkdownRenderer, is_unsafe_url
-from sitegen.parse import parse_source
-from sitegen.routes import output_path
-from sitegen.slugs import slugify, unique_slug
-from sitegen.templating import danish_date
-from sitegen.typography import danish_typography
+from sitegen.render.routes import output_path
+from sitegen.render.templating import danish_date
 
 
 @pytest.mark.parametrize(

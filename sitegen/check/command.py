@@ -1,0 +1,105 @@
+"""`sitegen check`: every error of a build without writing output/, plus editorial warnings.
+
+Exit 1 on build errors; warnings only fail the check with --strict. `--external` also
+requests every external link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sitegen.build.pipeline import build_files, default_options
+from sitegen.check.editorial import check_docs
+from sitegen.check.external import check_links, external_links
+from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, add_site_arguments, register, site_root
+from sitegen.config import Config, load_config
+from sitegen.content.load import load_sources
+from sitegen.content.markdown import MarkdownRenderer
+from sitegen.content.parse import ParsedDoc, parse_source
+from sitegen.errors import BuildError, ErrorList, SiteError
+
+
+def parsed_documents(root: Path) -> tuple[Config, list[ParsedDoc]]:
+    """Every content file that parses; the build has already reported those that do not."""
+    ignored = ErrorList()
+    config = load_config(root, ignored)
+    renderer = MarkdownRenderer()
+    docs = [
+        doc
+        for source in load_sources(config, ignored)
+        if (doc := parse_source(source, renderer, ignored))
+    ]
+    return config, docs
+
+
+def as_warning(item: SiteError) -> str:
+    where = f"{item.path}:{item.line}" if item.line else item.path
+    field = f"{item.field}: " if item.field else ""
+    return f"{where}: warning: {field}{item.message}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _add_check(parser: argparse.ArgumentParser) -> None:
+    add_site_arguments(parser)
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
+    parser.add_argument(
+        "--external", action="store_true", help="also check that external http(s) links work"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long an external link may take to answer (default: 10)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every external link again, ignoring results from the last day",
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    root = site_root(args)
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be more than 0 seconds")
+    errors: list[SiteError] = []
+    try:
+        build_files(root, default_options(drafts=args.drafts, future=args.future))
+    except BuildError as error:
+        errors = error.errors
+    config, docs = parsed_documents(root)
+    warnings = check_docs(docs, config)
+    if args.external:
+        links = external_links(docs)
+        if not args.quiet:
+            print(f"Checking {len(set(link.url for link in links))} external links ...", flush=True)
+        for link, status in check_links(links, root, args.timeout, use_cache=not args.no_cache):
+            message = f"{link.url} is broken: {status.detail}"
+            warnings.append(SiteError(link.path, link.line, link.field, message))
+        warnings.sort()
+    for item in errors:
+        print(item, file=sys.stderr)
+    for item in warnings:
+        print(str(item) if args.strict else as_warning(item), file=sys.stderr)
+    failed = bool(errors) or (args.strict and bool(warnings))
+    if not args.quiet or failed:
+        print(
+            f"sitegen check: {_plural(len(errors), 'error')}, {_plural(len(warnings), 'warning')}"
+            + (" (--strict: warnings count as errors)" if args.strict and warnings else ""),
+            file=sys.stderr if failed else sys.stdout,
+        )
+    return EXIT_ERRORS if failed else EXIT_OK
+
+
+register(
+    "check",
+    "check the site for errors and editorial problems without writing output/",
+    _add_check,
+    run_check,
+)

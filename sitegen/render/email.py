@@ -1,0 +1,199 @@
+"""A newsletter issue as an email: inlined CSS, absolute URLs, a text part, a MIME message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import functools
+import hashlib
+import hmac
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urljoin, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import css_inline
+
+from sitegen.config import Config
+from sitegen.content.issues import IMG_TAG, NewsletterIssue
+from sitegen.render.plaintext import html_to_text
+
+EMAIL_TEMPLATE = "email/issue.html"
+CONTENT_WIDTH = 552  # 600px container minus its padding
+SEND_HOUR = 8  # the Date of a built message: the issue's day, 08:00 in Denmark
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+_SIZE = re.compile(r'\b(width|height)="(\d+)"')
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """How one recipient (or, in the built copy, anybody) unsubscribes."""
+
+    mailto: str  # "mailto:...?subject=..."
+    https: str  # "" when no unsubscribe page is configured
+
+    @property
+    def link(self) -> str:
+        """The link shown in the email: the page when there is one, else the mail."""
+        return self.https or self.mailto
+
+    @property
+    def header(self) -> str:
+        """The List-Unsubscribe header value (RFC 2369)."""
+        return ", ".join(f"<{url}>" for url in (self.mailto, self.https) if url)
+
+
+def unsubscribe_token(secret: bytes, address: str) -> str:
+    """HMAC-SHA256 of the lowercased address: the unsubscribe page checks it with the secret."""
+    return hmac.new(secret, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def unsubscribe_for(config: Config, address: str | None, secret: bytes | None) -> Unsubscribe:
+    """The unsubscribe links of one recipient; without one, the general links."""
+    settings = config.newsletter
+    mail_to = settings.unsubscribe_mailto or config.contact.email
+    mailto = f"mailto:{mail_to}?subject={quote('Afmeld nyhedsbrev')}"
+    page = settings.unsubscribe_url
+    if page and address is not None and secret is not None:
+        query = urlencode({"email": address, "token": unsubscribe_token(secret, address)})
+        page += ("&" if "?" in page else "?") + query
+    return Unsubscribe(mailto, page)
+
+
+def view_url(config: Config, issue: NewsletterIssue) -> str:
+    """The issue's web page as an absolute URL: the "view in browser" link."""
+    return config.origin + config.base_path + issue.url.lstrip("/")
+
+
+def email_context(
+    config: Config, issue: NewsletterIssue, unsubscribe: Unsubscribe
+) -> dict[str, Any]:
+    return {"issue": issue, "unsubscribe": unsubscribe, "view_url": view_url(config, issue)}
+
+
+def finish_html(rendered: str, base_url: str) -> str:
+    """Email-ready HTML: every URL absolute, every CSS rule that can be inlined inlined."""
+
+    def absolute(match: re.Match[str]) -> str:
+        url = html.unescape(match.group(2))
+        if not url.startswith(("mailto:", "tel:")):
+            url = urljoin(base_url, url)
+        return match.group(1) + html.escape(url, quote=True) + match.group(3)
+
+    return _INLINER.inline(_fit_images(_URL_ATTR.sub(absolute, rendered))).rstrip() + "\n"
+
+
+def _fit_images(document: str) -> str:
+    """Scale images wider than the column down, keeping their width/height ratio."""
+
+    def fit(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        size = {name: int(value) for name, value in _SIZE.findall(tag)}
+        width, height = size.get("width", 0), size.get("height", 0)
+        if width <= CONTENT_WIDTH or not height:
+            return tag
+        scaled = max(1, round(height * CONTENT_WIDTH / width))
+        tag = re.sub(r'\bwidth="\d+"', f'width="{CONTENT_WIDTH}"', tag)
+        return re.sub(r'\bheight="\d+"', f'height="{scaled}"', tag)
+
+    return IMG_TAG.sub(fit, document)
+
+
+def issue_datetime(issue: NewsletterIssue) -> dt.datetime:
+    """The Date of a built message: derived from the issue, never from the build time."""
+    try:
+        zone: dt.tzinfo = ZoneInfo("Europe/Copenhagen")
+    except ZoneInfoNotFoundError:  # pragma: no cover - Debian ships tzdata
+        zone = dt.UTC
+    return dt.datetime.combine(issue.date, dt.time(SEND_HOUR), tzinfo=zone)
+
+
+def message_id(config: Config, issue: NewsletterIssue, address: str | None = None) -> str:
+    """Stable per issue and recipient: a message sent again keeps its Message-ID."""
+    domain = urlsplit(config.site.base_url).hostname or "localhost"
+    recipient = ""
+    if address is not None:
+        recipient = "." + hashlib.sha256(address.strip().lower().encode()).hexdigest()[:16]
+    return f"<nyhedsbrev.{issue.date:%Y%m%d}.{issue.slug}{recipient}@{domain}>"
+
+
+def compose(
+    config: Config,
+    issue: NewsletterIssue,
+    html_part: str,
+    text_part: str,
+    unsubscribe: Unsubscribe,
+    to: Address | None = None,
+    date: dt.datetime | None = None,
+) -> EmailMessage:
+    """multipart/alternative (text first, then HTML) with the list headers of RFC 2369/8058."""
+    settings = config.newsletter
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["Subject"] = issue.title
+    sender = sender_address(config)
+    message["From"] = Address(settings.from_name or config.site.title, addr_spec=sender)
+    if to is not None:
+        message["To"] = to
+    if settings.reply_to:
+        message["Reply-To"] = settings.reply_to
+    message["Date"] = format_datetime(date or issue_datetime(issue))
+    message["Message-ID"] = message_id(config, issue, to.addr_spec if to else None)
+    domain = urlsplit(config.site.base_url).hostname or "localhost"
+    message["List-Id"] = f"{config.site.title} <nyhedsbrev.{domain}>"
+    message["List-Unsubscribe"] = unsubscribe.header
+    if unsubscribe.https:
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text_part, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html_part, subtype="html", charset="utf-8", cte="quoted-printable")
+    digest = hashlib.sha256((text_part + html_part).encode()).hexdigest()[:32]
+    message.set_boundary(f"=_cfb_{digest}")
+    return message
+
+
+def sender_address(config: Config) -> str:
+    """The From address: newsletter.from_address, else the contact address."""
+    return config.newsletter.from_address or config.contact.email
+
+
+@dataclass(frozen=True)
+class EmailParts:
+    html: str
+    text: str
+
+
+def email_parts(rendered: str, config: Config, issue: NewsletterIssue) -> EmailParts:
+    """Rendered email template -> the HTML and text parts of the email."""
+    return _finished(rendered, view_url(config, issue))
+
+
+@functools.lru_cache(maxsize=16)
+def _finished(rendered: str, view: str) -> EmailParts:
+    """Inlined HTML and its text version, made once for the three files of an issue."""
+    ready = finish_html(rendered, view)
+    return EmailParts(ready, html_to_text(ready))
+
+
+def email_file_finishers(
+    config: Config, issue: NewsletterIssue
+) -> dict[str, Callable[[str], bytes]]:
+    """How the rendered template becomes each built file: email.html, email.txt, message.eml."""
+
+    def as_html(rendered: str) -> bytes:
+        return email_parts(rendered, config, issue).html.encode()
+
+    def as_text(rendered: str) -> bytes:
+        return email_parts(rendered, config, issue).text.encode()
+
+    def as_message(rendered: str) -> bytes:
+        parts = email_parts(rendered, config, issue)
+        general = unsubscribe_for(config, None, None)
+        return compose(config, issue, parts.html, parts.text, general).as_bytes()
+
+    return {"email.html": as_html, "email.txt": as_text, "message.eml": as_message}

@@ -1,0 +1,170 @@
+"""Atom feeds (RFC 4287) of the cases and of the newsletter issues.
+
+Entry ids are `urn:uuid:` names derived (UUID version 5) from the site's host and the content's
+source file, e.g. content/cases/holbaek.md: editing a case's title, date, slug or text never
+changes its id, so feed readers do not show it again as new. Renaming or moving the source file
+makes it a new entry. `updated` comes from the content (`updated`, else `date`), never from the
+time of the build, so an unchanged site gives an unchanged feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from sitegen.config import Config
+from sitegen.content.issues import NewsletterIssue
+from sitegen.content.model import Case, Site
+from sitegen.render.route import Route
+
+FEED_ENTRIES = 20  # newest entries in each feed
+Dated = TypeVar("Dated", Case, NewsletterIssue)
+FEED_TEMPLATE = "atom.xml"
+_NO_ENTRIES = dt.date(1970, 1, 1)
+# Characters XML 1.0 does not allow at all (autoescape cannot make them valid).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SITE_LINK = re.compile(r"""(\s(?:href|src))="(/[^"]*)\"""")
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One Atom entry; `url` is absolute, `content_html` has absolute links."""
+
+    id: str
+    title: str
+    url: str
+    published: dt.date
+    updated: dt.date
+    summary: str
+    content_html: str
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: str
+    title: str
+    subtitle: str
+    url: str  # the feed itself, absolute
+    page_url: str  # the HTML page it follows, absolute
+    updated: dt.date
+    entries: tuple[FeedEntry, ...]
+
+
+def cases_feed_url(config: Config) -> str:
+    return config.urls.cases + "feed.xml"
+
+
+def issues_feed_url(config: Config) -> str:
+    return config.urls.newsletter + "feed.xml"
+
+
+def absolute(config: Config, path: str) -> str:
+    """A site path or page href ('/cases/x/' or '/cfb/cases/x/') as an absolute URL."""
+    if "://" in path:
+        return path
+    href = path if path.startswith(config.base_path) else config.base_path + path.lstrip("/")
+    return config.origin + href
+
+
+def content_id(config: Config, source: str) -> str:
+    """A stable entry id from the site's host and the content's source file."""
+    import uuid  # costs more to import than the few ids a rebuild makes
+
+    host = urlsplit(config.site.base_url).netloc
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{host}{config.base_path}{source}"))
+
+
+def xml_text(text: str) -> str:
+    return _XML_INVALID.sub("", text)
+
+
+def absolute_links(config: Config, html: str) -> str:
+    """Site-relative href/src attributes made absolute, as feed readers need."""
+    return _SITE_LINK.sub(lambda m: f'{m.group(1)}="{config.origin}{m.group(2)}"', html)
+
+
+def case_entry(config: Config, case: Case) -> FeedEntry:
+    return FeedEntry(
+        id=content_id(config, case.source),
+        title=xml_text(case.title),
+        url=absolute(config, case.url),
+        published=case.date,
+        updated=case.modified,
+        summary=xml_text(case.lead),
+        content_html=xml_text(absolute_links(config, case.body_html)),
+        categories=tuple(xml_text(tag.name) for tag in case.tags),
+        authors=tuple(xml_text(name) for name in case.authors),
+    )
+
+
+def issue_entry(config: Config, issue: NewsletterIssue) -> FeedEntry:
+    """An entry for a newsletter issue; its content is the intro, then the rest of the body."""
+    modified = issue.date
+    return FeedEntry(
+        id=content_id(config, issue.source),
+        title=xml_text(issue.title),
+        url=absolute(config, issue.url),
+        published=issue.date,
+        updated=modified,
+        summary=xml_text(issue.preheader),
+        content_html=xml_text(absolute_links(config, issue.intro_html + "\n" + issue.body_html)),
+    )
+
+
+def make_feed(
+    config: Config, title: str, subtitle: str, path: str, page: str, entries: list[FeedEntry]
+) -> Feed:
+    newest = sorted(entries, key=lambda e: (e.published, e.url), reverse=True)[:FEED_ENTRIES]
+    return Feed(
+        id=absolute(config, path),
+        title=xml_text(title),
+        subtitle=xml_text(subtitle),
+        url=absolute(config, path),
+        page_url=absolute(config, page),
+        updated=max((e.updated for e in newest), default=_NO_ENTRIES),
+        entries=tuple(newest),
+    )
+
+
+def newest(items: Iterable[Dated], config: Config) -> list[Dated]:
+    """The FEED_ENTRIES items a feed shows (by make_feed's order), before any entry is built."""
+    return heapq.nlargest(
+        FEED_ENTRIES, items, key=lambda item: (item.date, absolute(config, item.url))
+    )
+
+
+def cases_feed(site: Site) -> Iterator[Route]:
+    config = site.config
+    feed = make_feed(
+        config,
+        f"Cases – {config.site.title}",
+        config.site.description,
+        cases_feed_url(config),
+        config.urls.cases,
+        [case_entry(config, case) for case in newest(site.cases, config)],
+    )
+    yield Route(cases_feed_url(config), FEED_TEMPLATE, {"feed": feed})
+
+
+def issues_feed(site: Site) -> Iterator[Route]:
+    """The newsletter issues' feed, when the site has issues."""
+    issues = site.newsletter_issues
+    if not issues:
+        return
+    config = site.config
+    feed = make_feed(
+        config,
+        f"Nyhedsbrev – {config.site.title}",
+        "Nyhedsbreve fra " + config.site.title,
+        issues_feed_url(config),
+        config.urls.newsletter,
+        [issue_entry(config, issue) for issue in newest(issues, config)],
+    )
+    yield Route(issues_feed_url(config), FEED_TEMPLATE, {"feed": feed})

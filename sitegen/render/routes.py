@@ -1,0 +1,148 @@
+"""Which files a site has: every page as a template, a context and a destination."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sitegen.content.model import Site
+from sitegen.render.feeds import cases_feed, issues_feed
+from sitegen.render.route import Route, output_path
+from sitegen.render.search_page import search_page
+from sitegen.render.sitemap import robots, sitemap
+
+
+def home(site: Site) -> Iterator[Route]:
+    latest_issue = site.newsletter_issues[0] if site.newsletter_issues else None
+    cases = site.cards[: site.config.site.home_cases]
+    yield Route("/", "home.html", {"cases": cases, "latest_issue": latest_issue})
+
+
+def case_pages(site: Site) -> Iterator[Route]:
+    cards = site.cards  # the neighbours' links show their cards, not their bodies
+    for index, case in enumerate(site.cases):
+        newer = cards[index - 1] if index > 0 else None
+        older = cards[index + 1] if index + 1 < len(cards) else None
+        yield Route(case.url, "case.html", {"case": case, "newer": newer, "older": older})
+
+
+def case_list(site: Site) -> Iterator[Route]:
+    per_page = site.config.pagination.per_page
+    base = site.config.urls.cases
+    total = max(1, math.ceil(len(site.cases) / per_page))
+
+    def page_url(number: int) -> str:
+        return base if number == 1 else f"{base}side/{number}/"
+
+    for number in range(1, total + 1):
+        pagination = {
+            "number": number,
+            "total": total,
+            "previous": page_url(number - 1) if number > 1 else None,
+            "next": page_url(number + 1) if number < total else None,
+            "window": page_window(number, total, page_url),
+        }
+        cases = site.cards[(number - 1) * per_page : number * per_page]
+        yield Route(page_url(number), "list.html", {"cases": cases, "pagination": pagination})
+
+
+def page_window(
+    number: int, total: int, page_url: Callable[[int], str], around: int = 2
+) -> list[tuple[int, str] | None]:
+    """The page links a pager shows: first, last and a few around the current; None is a gap.
+
+    Linking every page from every page would make a list of 1,000 pages quadratic to build
+    and useless to read.
+    """
+    shown = sorted(
+        {1, total} | set(range(max(1, number - around), min(total, number + around) + 1))
+    )
+    window: list[tuple[int, str] | None] = []
+    for index, page in enumerate(shown):
+        if index and page - shown[index - 1] > 1:
+            window.append(None)
+        window.append((page, page_url(page)))
+    return window
+
+
+@dataclass(frozen=True)
+class TaxonomyName:
+    """What a term page shows of its taxonomy: not the other terms' listings.
+
+    A page's context is what its cache key covers, so giving a topic page every listing
+    would make it depend on every case of the site.
+    """
+
+    key: str
+    label: str
+    singular: str
+    url: str
+
+
+def taxonomy_pages(site: Site) -> Iterator[Route]:
+    for taxonomy in site.taxonomies:
+        yield Route(taxonomy.url, "terms.html", {"taxonomy": taxonomy})
+        name = TaxonomyName(taxonomy.key, taxonomy.label, taxonomy.singular, taxonomy.url)
+        for listing in taxonomy.listings:
+            yield Route(listing.term.url, "term.html", {"taxonomy": name, "listing": listing})
+
+
+def content_pages(site: Site) -> Iterator[Route]:
+    for page in site.pages:
+        yield Route(page.url, "page.html", {"page": page})
+
+
+def newsletter(site: Site) -> Iterator[Route]:
+    """The archive, a web page per issue, and each issue's email files beside it."""
+    config = site.config
+    issues = site.newsletter_issues
+    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": issues})
+    if not issues:
+        return
+    # The email machinery (css-inline, the email package) is loaded only for a site with issues.
+    from sitegen.render.email import (
+        EMAIL_TEMPLATE,
+        email_context,
+        email_file_finishers,
+        unsubscribe_for,
+    )
+
+    general = unsubscribe_for(config, None, None)
+    for index, issue in enumerate(issues):
+        newer = issues[index - 1] if index > 0 else None
+        older = issues[index + 1] if index + 1 < len(issues) else None
+        context = {"issue": issue, "newer": newer, "older": older}
+        yield Route(issue.url, "newsletter_issue.html", context)
+        email = email_context(config, issue, general)
+        for name, finish in email_file_finishers(config, issue).items():
+            yield Route(issue.url + name, EMAIL_TEMPLATE, email, finish)
+
+
+def not_found(site: Site) -> Iterator[Route]:
+    yield Route("/404.html", "404.html", {})
+
+
+# Every producer of routes, in output order; a new output kind is one more entry.
+PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
+    home,
+    case_pages,
+    case_list,
+    taxonomy_pages,
+    content_pages,
+    newsletter,
+    not_found,
+    search_page,
+    cases_feed,
+    issues_feed,
+    robots,
+]
+
+
+__all__ = ["PRODUCERS", "Route", "output_path", "site_routes"]
+
+
+def site_routes(site: Site) -> list[Route]:
+    """Every route of the site; the sitemap, made last, lists the pages of all the others."""
+    routes = [route for produce in PRODUCERS for route in produce(site)]
+    return [*routes, *sitemap(routes)]

@@ -1,0 +1,136 @@
+"""Search: a Pagefind index of the rendered pages, made in memory before the write stage.
+
+Indexing is a pure step over the rendered HTML: it takes the site's RenderedFile list and returns
+Pagefind's bundle (index, fragments, wasm, pagefind.js) as more RenderedFile objects under
+`pagefind/`, so output/ is still swapped in whole and the step can be memoized by the digest of
+its inputs. Only pages marked `data-pagefind-body` (case and content pages) are indexed.
+
+It runs the Pagefind binary from the `pagefind[bin]` wheel over a private copy of the pages:
+the command line uses every core, while the service mode behind Pagefind's Python API answers
+one page at a time (and its async client polls its pipe only every 0.1 s).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from sitegen.build.cache import BuildCache
+from sitegen.build.digest import digest_bytes
+from sitegen.errors import ErrorList, SiteError
+from sitegen.render.files import RenderedFile
+from sitegen.render.search_stable import stable_bundle
+
+SEARCH_DIR = "pagefind"
+INDEXED = b"data-pagefind-body"  # only pages with an indexed region go to Pagefind
+# Bundle files the site does not use (other UIs, the playground).
+UNUSED = (
+    "pagefind-component-ui.",
+    "pagefind-modular-ui.",
+    "pagefind-ui.",
+    "pagefind-highlight.js",
+    "playground/",
+)
+
+
+class SearchIndexError(Exception):
+    """Pagefind failed or is missing; carries a SiteError for the build's error list."""
+
+    def __init__(self, error: SiteError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def pagefind_executable() -> Path:
+    """The Pagefind binary shipped in the pagefind_bin wheel (or PAGEFIND_BINARY_PATH)."""
+    from pagefind.service import get_executable
+
+    executable = get_executable()
+    if executable is None:
+        raise SearchIndexError(
+            SiteError(
+                "", 0, "search", "the Pagefind binary is missing: pip install 'pagefind[bin]'"
+            )
+        )
+    return executable
+
+
+def _memoized_index(
+    files: list[RenderedFile], language: str, cache: BuildCache | None
+) -> list[RenderedFile]:
+    if cache is None:
+        return search_index(files, language)
+    pages = sorted((f for f in files if f.path.endswith(".html")), key=lambda f: f.path)
+    key = digest_bytes(
+        b"search", language.encode(), *(p.path.encode() + cache.digest_of(p.data) for p in pages)
+    )
+    found = cache.get("search", key)
+    if not isinstance(found, list):
+        found = search_index(pages, language)
+        cache.put("search", key, found)
+    cache.keep("search", [key])
+    return found
+
+
+def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedFile]:
+    """Pagefind's files for the indexable HTML pages among `files`, in path order.
+
+    The pages are laid out in a private temporary folder and Pagefind's command line indexes
+    them there (it uses every core; its one-request-per-page service mode takes about twice as
+    long). URLs are written without the site's base path: pagefind.js prefixes the folder it is
+    served from, so one index works at the root and under a sub-path.
+    """
+    pages = sorted(
+        (f for f in files if f.path.endswith(".html") and INDEXED in f.data),
+        key=lambda f: f.path,
+    )
+    if not pages:  # nothing to index yet (a new site with drafts only): no bundle
+        return []
+    with tempfile.TemporaryDirectory(prefix="sitegen-search-") as folder:
+        site, bundle = Path(folder, "site"), Path(folder, "bundle")
+        for page in pages:
+            target = site / page.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(page.data)
+        site.mkdir(exist_ok=True)
+        command = [
+            str(pagefind_executable()),
+            "--site",
+            str(site),
+            "--output-path",
+            str(bundle),
+            "--force-language",
+            language,
+            "--silent",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            message = (done.stderr or done.stdout).strip().splitlines()
+            raise SearchIndexError(
+                SiteError("", 0, "search", f"Pagefind: {message[-1] if message else 'failed'}")
+            )
+        result = [
+            RenderedFile(f"{SEARCH_DIR}/{rel}", path.read_bytes())
+            for path in sorted(bundle.rglob("*"))
+            if path.is_file()
+            and not (rel := path.relative_to(bundle).as_posix()).startswith(UNUSED)
+        ]
+    return stable_bundle(result, SEARCH_DIR)
+
+
+def with_search_index(
+    files: list[RenderedFile], language: str, errors: ErrorList, cache: BuildCache | None = None
+) -> list[RenderedFile]:
+    """The site's files plus its search index, in path order; a Pagefind failure is an error.
+
+    With a `cache`, the index is reused while every HTML page has the same bytes.
+    """
+    try:
+        index = _memoized_index(files, language, cache)
+    except (SearchIndexError, OSError) as exc:
+        error = exc.error if isinstance(exc, SearchIndexError) else None
+        errors.errors.append(error or SiteError("", 0, "search", f"Pagefind: {exc}"))
+        return files
+    return sorted([*files, *index], key=lambda f: f.path)

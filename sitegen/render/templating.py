@@ -1,0 +1,108 @@
+"""The Jinja2 environment of a site: autoescape, StrictUndefined, Danish filters."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import jinja2
+from babel.dates import format_date
+from markupsafe import Markup
+
+from sitegen.config import Config
+from sitegen.errors import SiteError
+from sitegen.render import head as sharing
+
+if TYPE_CHECKING:
+    from sitegen.content.model import Site
+
+
+@functools.lru_cache(maxsize=4096)  # Babel takes ~50 µs a call; listings repeat the same dates
+def danish_date(value: dt.date, style: str = "long") -> str:
+    """'14. maj 2013' (long) or '14.05.2013' (short), through Babel's Danish locale."""
+    pattern = "d. MMMM y" if style == "long" else "dd.MM.y"
+    return str(format_date(value, pattern, locale="da"))
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    """An environment whose filters know the site's base URL."""
+    templates = config.path("templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,  # an environment lives for one build: no stat per include
+    )
+
+    def url(path: str) -> str:
+        """A site path ('/cases/x/') as an href with the site's base path."""
+        if "://" in path or path.startswith(("mailto:", "tel:", "#")):
+            return path
+        return config.base_path + path.lstrip("/")
+
+    def absolute_url(path: str) -> str:
+        """A site path or href as an absolute URL from base_url."""
+        if "://" in path or path.startswith(("mailto:", "tel:")):
+            return path
+        href = path if path.startswith(config.base_path) else url(path)
+        return config.origin + href
+
+    env.filters["dato"] = danish_date
+    env.filters["danish_date"] = danish_date
+    env.filters["url"] = url
+    env.filters["absolute_url"] = absolute_url
+    env.filters["iso"] = lambda value: value.isoformat()
+    env.globals["url"] = url
+    env.globals["absolute_url"] = absolute_url
+    env.globals["Markup"] = Markup
+    sharing.register(env, config)
+    return env
+
+
+def template_error(exc: Exception, templates: Path, root: Path) -> SiteError:
+    """Locate a template failure at its template path:line."""
+    path, line = "", 0
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        path, line = exc.filename, exc.lineno or 0
+    else:
+        path, line = _template_frame(exc.__traceback__, templates)
+    if path:
+        with contextlib.suppress(ValueError):
+            path = Path(path).resolve().relative_to(root.resolve()).as_posix()
+    else:
+        path = templates.relative_to(root).as_posix() if templates.is_relative_to(root) else ""
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, jinja2.TemplateNotFound):  # its message holds the absolute search path
+        folder = templates.relative_to(root) if templates.is_relative_to(root) else templates
+        message = f"no template {exc.name!r} in {folder.as_posix()}/"
+    return SiteError(path, line, "", f"{type(exc).__name__}: {message}")
+
+
+def _template_frame(tb: TracebackType | None, templates: Path) -> tuple[str, int]:
+    """The innermost traceback frame that belongs to a template file."""
+    found = ("", 0)
+    folder = str(templates.resolve())
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(folder) or filename.endswith((".html", ".xml", ".txt")):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def site_globals(site: Site) -> dict[str, object]:
+    """What every template may read besides its route's context (the same for every page)."""
+    # Templates read content through their route's context, not the whole site: a global
+    # they use is part of every page's cache key, so one edit would re-render every page.
+    return {
+        "site": site,
+        "config": site.config,
+        "has_newsletter_issues": bool(site.newsletter_issues),
+    }
