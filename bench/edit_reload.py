@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sitegen.build.cache import BuildCache  # noqa: E402
-from sitegen.build.pipeline import build_files, default_options  # noqa: E402
+from sitegen.build.pipeline import build_files  # noqa: E402
+from sitegen.config import default_options  # noqa: E402
 
 
 def make_site(kind: str, n: int, folder: Path, corpus: Path) -> Path:

@@ -1,9 +1,13 @@
-"""sitegen.toml: every key with a documented default, validated like content."""
+"""sitegen.toml: every key with a documented default, validated like content; build options.
+
+Importing it stays cheap (the CLI and a no-change rebuild need it): standard library only.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
+import datetime as dt
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -12,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sitegen.errors import ErrorList
+from sitegen.errors import ErrorList, did_you_mean
 
 CONFIG_FILE = "sitegen.toml"
 
@@ -146,6 +150,22 @@ class Config:
         parts = urlsplit(self.site.base_url)
         return f"{parts.scheme}://{parts.netloc}"
 
+    def href(self, path: str) -> str:
+        """A site path ('/cases/x/') as the href pages use, under the base path.
+
+        Outside URLs, mail and phone links and fragments are returned as they are.
+        """
+        if "://" in path or path.startswith(("mailto:", "tel:", "#")):
+            return path
+        return self.base_path + path.lstrip("/")
+
+    def absolute_url(self, path: str) -> str:
+        """A site path or an href ('/cases/x/' or '/cfb/cases/x/') as an absolute URL."""
+        if "://" in path or path.startswith(("mailto:", "tel:")):
+            return path
+        href = path if path.startswith(self.base_path) else self.href(path)
+        return self.origin + href
+
     def path(self, name: str) -> Path:
         return self.root / str(getattr(self.paths, name))
 
@@ -171,11 +191,6 @@ def _key_lines(text: str) -> dict[tuple[str, str], int]:
         elif match := _KEY.match(line):
             lines.setdefault((table, match.group(1)), number)
     return lines
-
-
-def _hint(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _type_name(value: Any) -> str:
@@ -210,7 +225,7 @@ def load_config(root: Path, errors: ErrorList) -> Config:
                 CONFIG_FILE,
                 lines.get((name, ""), 1),
                 name,
-                f"unknown section{_hint(name, list(SECTIONS))}",
+                f"unknown section{did_you_mean(name, list(SECTIONS))}",
             )
             continue
         if not isinstance(value, dict):
@@ -231,7 +246,10 @@ def _section(
         line = lines.get((name, key), lines.get((name, ""), 1))
         if key not in defaults:
             errors.add(
-                CONFIG_FILE, line, f"{name}.{key}", f"unknown key{_hint(key, list(defaults))}"
+                CONFIG_FILE,
+                line,
+                f"{name}.{key}",
+                f"unknown key{did_you_mean(key, list(defaults))}",
             )
         elif type(value) is not type(defaults[key]):
             errors.add(
@@ -327,3 +345,22 @@ def url_pattern_problem(pattern: str, needs_slug: bool) -> str:
     if set(pattern.replace("{slug}", "")) - set("abcdefghijklmnopqrstuvwxyz0123456789-_/"):
         return "may only use a-z, 0-9, '-', '_', '/' and {slug}"
     return ""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    drafts: bool = False
+    future: bool = False
+    today: dt.date = dt.date(1970, 1, 1)
+
+
+def build_date() -> dt.date:
+    """Today, or the day of SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.date.today()
+
+
+def default_options(drafts: bool = False, future: bool = False) -> BuildOptions:
+    return BuildOptions(drafts=drafts, future=future, today=build_date())

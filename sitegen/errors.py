@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -50,3 +51,18 @@ class ErrorList:
 
     def __bool__(self) -> bool:
         return bool(self.errors)
+
+
+class UsageError(Exception):
+    """A problem with how sitegen was called (exit 2)."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean 'title'?)' for the closest known name, else ''."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def plural(count: int, word: str) -> str:
+    """'1 error', '3 errors'."""
+    return f"{count} {word}{'s' if count != 1 else ''}"

@@ -14,12 +14,11 @@ from typing import Any
 
 import frontmatter
 
-from sitegen.build.pipeline import build_date
-from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, register, site_root
-from sitegen.config import load_config
+from sitegen.arguments import EXIT_ERRORS, EXIT_OK, site_root
+from sitegen.config import build_date, load_config
 from sitegen.content.load import CONTENT_KINDS
 from sitegen.content.slugs import slugify
-from sitegen.errors import ErrorList
+from sitegen.errors import ErrorList, UsageError
 
 PLACEHOLDER = "UDFYLD"
 FOLDERS = {kind: folder for folder, kind in CONTENT_KINDS.items()}
@@ -87,7 +86,7 @@ def render_document(meta: dict[str, Any], body: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _add_new(parser: argparse.ArgumentParser) -> None:
+def add_new(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=sorted(DOCUMENTS), help="what to create")
     parser.add_argument("title", help='the title, e.g. "Borgerbudget i Ærø"')
     parser.add_argument(
@@ -121,6 +120,3 @@ def run_new(args: argparse.Namespace) -> int:
 
 def _shown(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-
-
-register("new", 'create a content file: new case|page|newsletter "Titel"', _add_new, run_new)

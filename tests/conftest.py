@@ -160,7 +160,8 @@ class _PrefixHandler(_QuietHandler):
 @pytest.fixture(scope="session")
 def built_repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repo's own CfB site, built once per test run."""
-    from sitegen.build.pipeline import build, default_options
+    from sitegen.build.pipeline import build
+    from sitegen.config import default_options
 
     out = tmp_path_factory.mktemp("repo-site") / "output"
     build(REPO, default_options(), out)

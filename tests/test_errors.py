@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import CASE, read_tree
 
-from sitegen.build.pipeline import build_files, default_options
+from sitegen.build.pipeline import build_files
 from sitegen.cli import main
+from sitegen.config import default_options
 from sitegen.errors import BuildError
 
 GOOD = CASE.format(title="En god case")

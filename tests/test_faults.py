@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 from conftest import CASE, REPO, read_tree
 
-from sitegen.build.pipeline import build, default_options
+from sitegen.build.pipeline import build
 from sitegen.cli import main
+from sitegen.config import default_options
 from sitegen.output import write
 from sitegen.output.write import OutputError, output_lock, write_output
 from sitegen.render.files import RenderedFile

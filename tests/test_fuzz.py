@@ -21,12 +21,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sitegen.build import memo as steps
-from sitegen.build.pipeline import default_options
-from sitegen.config import Config, MarkdownSection
+from sitegen.build.inputs import Inputs
+from sitegen.build.memo import Memo
+from sitegen.config import Config, MarkdownSection, default_options
 from sitegen.content.load import SourceFile
 from sitegen.content.markdown import MarkdownRenderer
-from sitegen.content.model import build_site
 from sitegen.content.parse import parse_source
+from sitegen.content.site import build_site
 from sitegen.errors import BuildError, ErrorList, SiteError
 from sitegen.render.templating import make_environment
 
@@ -68,7 +69,8 @@ def build_in_memory(data: bytes, safe_html: bool = False) -> None:
     docs = [doc for source in sources if (doc := parse_source(source, renderer, errors))]
     site = build_site(docs, config, default_options(), {}, errors)
     errors.raise_if_any()
-    files = steps.render_site(site, [], errors)
+    inputs = Inputs(config, sources, [], (), ErrorList())
+    files = Memo(inputs).render(site, docs, errors)
     errors.raise_if_any()
     for file in files:
         file.data.decode("utf-8")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import GOLDEN, read_tree
 
-from sitegen.build.pipeline import build, default_options
+from sitegen.build.pipeline import build
+from sitegen.config import default_options
 
 
 def test_basic_site_matches_golden(

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import CASE
 
-from sitegen.build.pipeline import build, build_files, default_options
+from sitegen.build.pipeline import build, build_files
+from sitegen.config import default_options
 from sitegen.content.markdown import MarkdownRenderer, is_unsafe_url
 from sitegen.errors import BuildError
 

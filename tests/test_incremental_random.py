@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from sitegen.build.cache import BuildCache
-from sitegen.build.pipeline import build, build_files, default_options
+from sitegen.build.pipeline import build, build_files
+from sitegen.config import default_options
 from sitegen.errors import BuildError
 from tests.conftest import REPO, read_tree
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from sitegen.build.pipeline import build_date, build_files, default_options
+from sitegen.build.pipeline import build_files
 from sitegen.cli import main
+from sitegen.config import build_date, default_options
 
 
 @pytest.fixture

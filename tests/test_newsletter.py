@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import CASE
 
-from sitegen.build.pipeline import build, build_files, default_options
+from sitegen.build.pipeline import build, build_files
+from sitegen.config import default_options
 from sitegen.errors import BuildError
 from sitegen.render.email import unsubscribe_for, unsubscribe_token
 from sitegen.render.plaintext import html_to_text

@@ -15,7 +15,8 @@ from axe_playwright_python.sync_playwright import Axe
 from conftest import REPO, serve_directory
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response
 
-from sitegen.build.pipeline import build, default_options
+from sitegen.build.pipeline import build
+from sitegen.config import default_options
 
 HOLBAEK = "Holbæk eksperimenterer med demokrati"
 

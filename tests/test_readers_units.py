@@ -12,9 +12,10 @@ from pathlib import Path
 
 from conftest import CASE
 
-from sitegen.build.memo import render_site
-from sitegen.build.pipeline import build_files, default_options
-from sitegen.config import Config, NewsletterSection
+from sitegen.build.inputs import load_inputs
+from sitegen.build.memo import Memo
+from sitegen.build.pipeline import build_files
+from sitegen.config import Config, NewsletterSection, default_options
 from sitegen.errors import ErrorList
 from sitegen.render.feeds import issues_feed
 from sitegen.render.head import content_security_policy, script_json
@@ -82,7 +83,7 @@ def test_issues_feed_is_written_only_when_there_are_issues(
 
 
 def _render(site: object, routes: list[object]) -> dict[str, bytes]:
-    from sitegen.render.files import render_route
+    from sitegen.render.pages import render_route
     from sitegen.render.templating import make_environment, site_globals
 
     config = site.config  # type: ignore[attr-defined]
@@ -155,8 +156,9 @@ def test_cbor_round_trip() -> None:
 
 
 def test_pages_render_without_the_search_step(site_copy: Callable[[str], Path]) -> None:
-    site = build_files(site_copy("basic"), default_options()).site
-    paths = {f.path for f in render_site(site, [], ErrorList())}
+    root = site_copy("basic")
+    site = build_files(root, default_options()).site
+    paths = {f.path for f in Memo(load_inputs(root)).render(site, [], ErrorList())}
     assert {"soeg/index.html", "cases/feed.xml", "sitemap.xml", "robots.txt"} <= paths
     assert not any(p.startswith("pagefind/") for p in paths)
 

@@ -19,7 +19,8 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 
-from sitegen.build.pipeline import build_files, default_options
+from sitegen.build.pipeline import build_files
+from sitegen.config import default_options
 from sitegen.serve.livereload import ENDPOINT, inject
 from sitegen.serve.server import DevServer, respond
 from sitegen.serve.site import DevSite

@@ -13,7 +13,7 @@ from sitegen.content.parse import parse_source
 from sitegen.content.slugs import slugify, unique_slug
 from sitegen.content.typography import danish_typography
 from sitegen.errors import ErrorList
-from sitegen.render.routes import output_path
+from sitegen.render.files import output_path
 from sitegen.render.templating import danish_date
 
 

@@ -28,6 +28,13 @@ class Inputs:
     errors: ErrorList
     digests: dict[str, Any] = field(default_factory=dict, compare=False)  # worked out once
 
+    def theme_digest(self) -> bytes:
+        """One digest of every file of the theme (templates/)."""
+        found: bytes | None = self.digests.get("theme")
+        if found is None:
+            found = self.digests["theme"] = digest_files(self.templates)
+        return found
+
     def source_digests(self) -> list[bytes]:
         found: list[bytes] | None = self.digests.get("sources")
         if found is None:
@@ -62,10 +69,6 @@ def read_templates(folder: Path) -> tuple[tuple[str, bytes], ...]:
     return tuple(found)
 
 
-def templates_digest(inputs: Inputs) -> bytes:
-    return digest_files(inputs.templates)
-
-
 def inputs_digest(inputs: Inputs, options: object, out: Path) -> bytes:
     """One digest of everything that decides the output: same digest, same site."""
     memo_key = Fingerprints().of((options, str(out))).hex()
@@ -74,7 +77,7 @@ def inputs_digest(inputs: Inputs, options: object, out: Path) -> bytes:
         h = hasher()
         h.update(code_version().encode())
         h.update(Fingerprints().of((inputs.config, options, str(out))))
-        h.update(templates_digest(inputs))
+        h.update(inputs.theme_digest())
         h.update(b"".join(inputs.source_digests()))
         h.update(digest_files((f"{s.source}>{s.dest}", s.data) for s in inputs.static))
         known = inputs.digests[memo_key] = bytes(h.digest())

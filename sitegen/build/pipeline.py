@@ -1,4 +1,8 @@
-"""The whole pipeline on one screen: load -> parse -> model -> render -> write."""
+"""The whole pipeline on one screen: load -> parse -> model -> render -> search -> write.
+
+Each stage is a function over plain data; `Memo` runs the expensive ones (parse, render,
+search) memoized by the digest of their inputs and spread over the cores.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.build.cache import BuildCache
-from sitegen.build.digest import Fingerprints
-from sitegen.build.inputs import Inputs, inputs_digest, load_inputs, templates_digest
-from sitegen.build.memo import parse_sources, render_site
-from sitegen.config import Config
+from sitegen.build.inputs import Inputs, inputs_digest, load_inputs
+from sitegen.build.memo import Memo
+from sitegen.config import BuildOptions, Config
 from sitegen.content.load import StaticFile
-from sitegen.content.model import Site, build_site
-from sitegen.errors import ErrorList
-from sitegen.options import BuildOptions, build_date, default_options
-from sitegen.output.records import write_tracked
-from sitegen.output.write import OutputError, WriteReport, write_output
+from sitegen.content.model import Site
+from sitegen.content.parse import ParsedDoc
+from sitegen.content.site import build_site
+from sitegen.errors import BuildError, ErrorList, SiteError
+from sitegen.output.write import OutputError, WriteReport, write_output, write_tracked
 from sitegen.render.files import Progress, RenderedFile
 
 
@@ -27,6 +30,16 @@ class BuildResult:
     site: Site
     files: list[RenderedFile]
     report: WriteReport | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """What load, parse and model made of a site, with every error they found."""
+
+    inputs: Inputs
+    docs: list[ParsedDoc]  # every content file that parses
+    site: Site
+    errors: tuple[SiteError, ...]
 
 
 def build_files(
@@ -39,30 +52,23 @@ def build_files(
 ) -> BuildResult:
     """Build the site in memory. Raises BuildError with every error found.
 
-    `cache` memoizes parsing and rendering across builds (BuildCache.for_site(root) on disk,
-    BuildCache.in_memory() for a server); `jobs` processes share the work of a cold build.
+    `cache` memoizes parsing, rendering and the search index across builds
+    (BuildCache.for_site(root) on disk, BuildCache.in_memory() for a server); `jobs`
+    processes share the work of a cold build.
     """
-    inputs = inputs or load_inputs(root)
-    config, errors = inputs.config, ErrorList()
-    errors.extend(inputs.errors.errors)
+    inputs = inputs or load_inputs(root)  # load
+    memo = Memo(inputs, cache, jobs, progress)
     with collector_paused():
-        digests = inputs.source_digests() if cache else None
-        docs = parse_sources(inputs.sources, config, errors, cache, jobs, digests)
-        prints = Fingerprints()
-        by_path = (
-            {s.path: d for s, d in zip(inputs.sources, digests, strict=True)} if digests else None
-        )
-        site = build_site(docs, config, options, asset_urls(inputs.static), errors, prints, by_path)
+        model = load_model(inputs, options, memo)  # parse, model
+        if model.errors:
+            raise BuildError(model.errors)
+        errors = ErrorList()
+        files = memo.render(model.site, model.docs, errors)  # render
         errors.raise_if_any()
-        theme = templates_digest(inputs)
-        files = render_site(site, inputs.static, errors, progress, cache, jobs, theme, prints)
+        if inputs.config.search.enabled:
+            files = memo.search(files, errors)  # search index
         errors.raise_if_any()
-        if config.search.enabled:
-            from sitegen.render.search import with_search_index  # a site without search skips it
-
-            files = with_search_index(files, config.site.language, errors, cache)
-    errors.raise_if_any()
-    return BuildResult(site, files)
+    return BuildResult(model.site, files)
 
 
 def build(
@@ -80,13 +86,33 @@ def build(
     if not inputs.errors:  # a bad config is reported as such by build_files
         check_output_folder(inputs.config, target)  # before anything (the cache too) is written
     result = build_files(root, options, progress, cache, jobs, inputs)
-    with collector_paused():
+    with collector_paused():  # write
         if cache is None:
             report = write_output(result.files, target)
         else:
-            digest = inputs_digest(inputs, options, target)
-            report = write_tracked(result.files, target, cache, digest)
+            report = write_tracked(
+                result.files, target, cache, inputs_digest(inputs, options, target)
+            )
     return BuildResult(result.site, result.files, report)
+
+
+def load_model(inputs: Inputs, options: BuildOptions, memo: Memo | None = None) -> Model:
+    """Parse every source and assemble the site; errors are collected, not raised."""
+    memo = memo or Memo(inputs)
+    errors = ErrorList()
+    errors.extend(inputs.errors.errors)
+    docs = memo.parse(errors)
+    site = build_site(docs, inputs.config, options, asset_urls(inputs.static), errors)
+    return Model(inputs, docs, site, tuple(errors.errors))
+
+
+def load_site(root: Path, options: BuildOptions, cache: BuildCache | None = None) -> Site:
+    """The site's model, without rendering a page: for commands that need content only."""
+    inputs = load_inputs(root)
+    model = load_model(inputs, options, Memo(inputs, cache))
+    if model.errors:
+        raise BuildError(model.errors)
+    return model.site
 
 
 @contextlib.contextmanager
@@ -123,14 +149,3 @@ def asset_urls(static: list[StaticFile]) -> dict[str, str]:
     return {"/" + item.source: "/" + item.dest for item in static} | {
         "/" + item.dest: "/" + item.dest for item in static
     }
-
-
-__all__ = [
-    "BuildCache",
-    "BuildResult",
-    "Config",
-    "build",
-    "build_date",
-    "build_files",
-    "default_options",
-]

@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from sitegen.build.pipeline import build_files, default_options
+from sitegen.arguments import EXIT_ERRORS, EXIT_OK, add_site_arguments, site_root
+from sitegen.build.cache import BuildCache
+from sitegen.build.inputs import load_inputs
+from sitegen.build.memo import Memo
+from sitegen.build.pipeline import load_model
 from sitegen.check.editorial import check_docs
 from sitegen.check.external import check_links, external_links
-from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, add_site_arguments, register, site_root
-from sitegen.config import Config, load_config
-from sitegen.content.load import load_sources
-from sitegen.content.markdown import MarkdownRenderer
-from sitegen.content.parse import ParsedDoc, parse_source
-from sitegen.errors import BuildError, ErrorList, SiteError
-
-
-def parsed_documents(root: Path) -> tuple[Config, list[ParsedDoc]]:
-    """Every content file that parses; the build has already reported those that do not."""
-    ignored = ErrorList()
-    config = load_config(root, ignored)
-    renderer = MarkdownRenderer()
-    docs = [
-        doc
-        for source in load_sources(config, ignored)
-        if (doc := parse_source(source, renderer, ignored))
-    ]
-    return config, docs
+from sitegen.config import default_options
+from sitegen.errors import ErrorList, SiteError, UsageError, plural
 
 
 def as_warning(item: SiteError) -> str:
@@ -40,11 +26,7 @@ def as_warning(item: SiteError) -> str:
     return f"{where}: warning: {field}{item.message}"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
-def _add_check(parser: argparse.ArgumentParser) -> None:
+def add_check(parser: argparse.ArgumentParser) -> None:
     add_site_arguments(parser)
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
     parser.add_argument(
@@ -68,12 +50,16 @@ def run_check(args: argparse.Namespace) -> int:
     root = site_root(args)
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
-    errors: list[SiteError] = []
-    try:
-        build_files(root, default_options(drafts=args.drafts, future=args.future))
-    except BuildError as error:
-        errors = error.errors
-    config, docs = parsed_documents(root)
+    options = default_options(drafts=args.drafts, future=args.future)
+    inputs = load_inputs(root)
+    memo = Memo(inputs, BuildCache.for_site(root))
+    model = load_model(inputs, options, memo)  # the build's stages, without writing
+    errors = sorted(set(model.errors))
+    if not errors:  # template errors, as a build would find them
+        rendering = ErrorList()
+        memo.render(model.site, model.docs, rendering)
+        errors = sorted(set(rendering.errors))
+    config, docs = inputs.config, model.docs
     warnings = check_docs(docs, config)
     if args.external:
         links = external_links(docs)
@@ -90,16 +76,8 @@ def run_check(args: argparse.Namespace) -> int:
     failed = bool(errors) or (args.strict and bool(warnings))
     if not args.quiet or failed:
         print(
-            f"sitegen check: {_plural(len(errors), 'error')}, {_plural(len(warnings), 'warning')}"
+            f"sitegen check: {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}"
             + (" (--strict: warnings count as errors)" if args.strict and warnings else ""),
             file=sys.stderr if failed else sys.stdout,
         )
     return EXIT_ERRORS if failed else EXIT_OK
-
-
-register(
-    "check",
-    "check the site for errors and editorial problems without writing output/",
-    _add_check,
-    run_check,
-)

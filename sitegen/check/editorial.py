@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 from sitegen.config import Config
-from sitegen.content.model import url_for
 from sitegen.content.parse import ParsedDoc
+from sitegen.content.site import url_for
 from sitegen.content.slugs import slugify
 from sitegen.errors import SiteError
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sitegen.content.parse import CONTROL_CHARACTER, ParsedDoc
-from sitegen.errors import ErrorList
+from sitegen.errors import ErrorList, did_you_mean
 
 LEVELS = {
     "individ": "Individ-niveau",
@@ -78,7 +77,9 @@ def text_list(value: Any) -> tuple[str, ...]:
 def level(value: Any) -> str:
     name = single_line(value).lower()
     if name not in LEVELS:
-        raise ValueError(f"must be one of {', '.join(LEVELS)}, not {value!r}{hint(name, LEVELS)}")
+        raise ValueError(
+            f"must be one of {', '.join(LEVELS)}, not {value!r}{did_you_mean(name, LEVELS)}"
+        )
     return name
 
 
@@ -112,11 +113,6 @@ def _describe(value: Any) -> str:
         return "a mapping"
     shown = repr(value)
     return shown if len(shown) <= 40 else shown[:37] + "..."
-
-
-def hint(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 CASE_FIELDS: dict[str, FieldSpec] = {
@@ -176,7 +172,7 @@ def validate(doc: ParsedDoc, spec: dict[str, FieldSpec], errors: ErrorList) -> d
     for key, raw in doc.meta.items():
         line = doc.lines.get((key,), doc.start_line)
         if key not in spec:
-            errors.add(path, line, key, f"unknown field{hint(key, spec)}")
+            errors.add(path, line, key, f"unknown field{did_you_mean(key, spec)}")
             continue
         if raw is None:
             continue  # an empty value counts as missing, checked below

@@ -8,37 +8,21 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sitegen.content.fields import SINCE_LAST, hint
+from sitegen.config import BuildOptions
+from sitegen.content.fields import SINCE_LAST
+from sitegen.content.links import LinkResolver
 from sitegen.content.markdown import PLACEHOLDER
+from sitegen.content.model import Case, NewsletterIssue
 from sitegen.content.parse import ParsedDoc
-from sitegen.errors import ErrorList
-
-if TYPE_CHECKING:
-    from sitegen.content.model import BuildOptions, Case, LinkResolver
+from sitegen.errors import ErrorList, did_you_mean
 
 PREHEADER_LENGTH = 140
 _HEADING = re.compile(r"<h[1-6][\s>]")
 _FIRST_PARAGRAPH = re.compile(r"\A\s*<p[\s>].*?</p>", re.DOTALL)
 IMG_TAG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'\b(src|width|height)="([^"]*)"')
-
-
-@dataclass(frozen=True)
-class NewsletterIssue:
-    """One newsletter issue: a web page in the archive and an email."""
-
-    source: str
-    slug: str
-    url: str
-    title: str  # also the subject line
-    date: dt.date
-    preheader: str
-    intro_html: str  # the body up to the first heading (or its first paragraph)
-    body_html: str  # the rest of the body
-    cases: tuple[Case, ...]  # the featured cases, in the order the issue lists them
-    draft: bool
 
 
 @dataclass(frozen=True)
@@ -172,7 +156,7 @@ def _featured(
                 doc.source.path,
                 line,
                 "cases",
-                f"{ref!r} is not a case{hint(ref, known if is_path else by_slug)}",
+                f"{ref!r} is not a case{did_you_mean(ref, known if is_path else by_slug)}",
             )
         elif case.source not in live:
             why = "a draft" if case.draft else f"dated after today ({case.date.isoformat()})"

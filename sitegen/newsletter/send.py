@@ -13,12 +13,12 @@ from email.headerregistry import Address
 from functools import partial
 from pathlib import Path
 
-from sitegen.build.pipeline import build_files, default_options
-from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, print_errors, register, site_root
-from sitegen.config import Config
-from sitegen.content.issues import NewsletterIssue
-from sitegen.content.model import Site
-from sitegen.errors import BuildError
+from sitegen.arguments import EXIT_ERRORS, EXIT_OK, print_errors, site_root
+from sitegen.build.cache import BuildCache
+from sitegen.build.pipeline import load_site
+from sitegen.config import Config, default_options
+from sitegen.content.model import NewsletterIssue, Site
+from sitegen.errors import BuildError, UsageError
 from sitegen.newsletter.recipients import Recipient, address_problem, read_recipients
 from sitegen.newsletter.sendlog import ATTEMPT, FAILED, SENT, SendLog, SendLogBusy, read_state
 from sitegen.newsletter.smtp import Lost, Refused, SmtpConnection, SmtpSettings
@@ -132,7 +132,7 @@ def send_all(
             return
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_newsletter(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="newsletter_command", metavar="ACTION", required=True)
     send = commands.add_parser(
         "send",
@@ -156,10 +156,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     send.add_argument("-v", "--verbose", action="store_true", help="print every address sent to")
 
 
-def run(args: argparse.Namespace) -> int:
+def run_newsletter(args: argparse.Namespace) -> int:
     root = site_root(args)
     try:
-        site = build_files(root, default_options()).site
+        site = load_site(root, default_options(), BuildCache.for_site(root))
     except BuildError as error:
         print_errors(error)
         return EXIT_ERRORS
@@ -298,6 +298,3 @@ def unsubscribe_secret(config: Config, needed: bool) -> bytes | None:
             f"variable {config.newsletter.unsubscribe_secret_env}"
         )
     return secret.encode() or None
-
-
-register("newsletter", "send a newsletter issue by e-mail", _add_arguments, run)

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import css_inline
 
 from sitegen.config import Config
-from sitegen.content.issues import IMG_TAG, NewsletterIssue
+from sitegen.content.issues import IMG_TAG
+from sitegen.content.model import NewsletterIssue
 from sitegen.render.plaintext import html_to_text
 
 EMAIL_TEMPLATE = "email/issue.html"
@@ -69,7 +70,7 @@ def unsubscribe_for(config: Config, address: str | None, secret: bytes | None) -
 
 def view_url(config: Config, issue: NewsletterIssue) -> str:
     """The issue's web page as an absolute URL: the "view in browser" link."""
-    return config.origin + config.base_path + issue.url.lstrip("/")
+    return config.absolute_url(issue.url)
 
 
 def email_context(

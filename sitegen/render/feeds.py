@@ -18,9 +18,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sitegen.config import Config
-from sitegen.content.issues import NewsletterIssue
-from sitegen.content.model import Case, Site
-from sitegen.render.route import Route
+from sitegen.content.model import Case, NewsletterIssue, Site
+from sitegen.render.files import Route
 
 FEED_ENTRIES = 20  # newest entries in each feed
 Dated = TypeVar("Dated", Case, NewsletterIssue)
@@ -65,14 +64,6 @@ def issues_feed_url(config: Config) -> str:
     return config.urls.newsletter + "feed.xml"
 
 
-def absolute(config: Config, path: str) -> str:
-    """A site path or page href ('/cases/x/' or '/cfb/cases/x/') as an absolute URL."""
-    if "://" in path:
-        return path
-    href = path if path.startswith(config.base_path) else config.base_path + path.lstrip("/")
-    return config.origin + href
-
-
 def content_id(config: Config, source: str) -> str:
     """A stable entry id from the site's host and the content's source file."""
     import uuid  # costs more to import than the few ids a rebuild makes
@@ -94,7 +85,7 @@ def case_entry(config: Config, case: Case) -> FeedEntry:
     return FeedEntry(
         id=content_id(config, case.source),
         title=xml_text(case.title),
-        url=absolute(config, case.url),
+        url=config.absolute_url(case.url),
         published=case.date,
         updated=case.modified,
         summary=xml_text(case.lead),
@@ -110,7 +101,7 @@ def issue_entry(config: Config, issue: NewsletterIssue) -> FeedEntry:
     return FeedEntry(
         id=content_id(config, issue.source),
         title=xml_text(issue.title),
-        url=absolute(config, issue.url),
+        url=config.absolute_url(issue.url),
         published=issue.date,
         updated=modified,
         summary=xml_text(issue.preheader),
@@ -123,11 +114,11 @@ def make_feed(
 ) -> Feed:
     newest = sorted(entries, key=lambda e: (e.published, e.url), reverse=True)[:FEED_ENTRIES]
     return Feed(
-        id=absolute(config, path),
+        id=config.absolute_url(path),
         title=xml_text(title),
         subtitle=xml_text(subtitle),
-        url=absolute(config, path),
-        page_url=absolute(config, page),
+        url=config.absolute_url(path),
+        page_url=config.absolute_url(page),
         updated=max((e.updated for e in newest), default=_NO_ENTRIES),
         entries=tuple(newest),
     )
@@ -136,7 +127,7 @@ def make_feed(
 def newest(items: Iterable[Dated], config: Config) -> list[Dated]:
     """The FEED_ENTRIES items a feed shows (by make_feed's order), before any entry is built."""
     return heapq.nlargest(
-        FEED_ENTRIES, items, key=lambda item: (item.date, absolute(config, item.url))
+        FEED_ENTRIES, items, key=lambda item: (item.date, config.absolute_url(item.url))
     )
 
 

@@ -1,23 +1,30 @@
-"""Render: routes through Jinja2 into output files (bytes), collecting template errors.
+"""What the render stage makes and works from: routes in, files out.
 
-steps.render_site renders the routes of a site, memoized and in parallel, with these parts.
+A `Route` is one output file of the site to be rendered: a destination, a template, its
+context, and what the page is about (its source file, when it last changed). A
+`RenderedFile` is a file of the built site as exact bytes. Neither needs Jinja2.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-
-import jinja2
-
-from sitegen.config import CONFIG_FILE
-from sitegen.content.load import StaticFile
-from sitegen.content.model import Site
-from sitegen.errors import ErrorList, SiteError
-from sitegen.render.routes import Route, output_path
-from sitegen.render.templating import template_error
+from dataclasses import dataclass, field
+from typing import Any
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One output file: `dest` is a site path ('/cases/x/' or '/404.html')."""
+
+    dest: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    finish: Callable[[str], bytes] | None = None  # turns rendered text into the file's bytes
+    source: str | None = None  # the content file the page shows, if it is one file's page
+    lastmod: dt.date | None = None  # the newest content date it shows (for the sitemap)
 
 
 @dataclass(frozen=True)
@@ -28,68 +35,7 @@ class RenderedFile:
     data: bytes
 
 
-def assemble(
-    static: list[StaticFile],
-    routes: list[Route],
-    pages: list[RenderedFile | None],
-    failures: dict[SiteError, list[str]],
-    errors: ErrorList,
-) -> list[RenderedFile]:
-    """Every file of the site, in a stable order; duplicates of a path are errors.
-
-    `pages[i]` is the file of `routes[i]` (None where it failed); `failures` maps each
-    template fault to the pages it broke, in route order.
-    """
-    files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
-    made_by = {item.dest: item.source for item in static}
-    for route, rendered in zip(routes, pages, strict=True):
-        if rendered is not None:
-            if rendered.path in made_by:
-                errors.errors.append(_collision(rendered.path, made_by[rendered.path], route))
-            made_by[rendered.path] = route.dest
-            files[rendered.path] = rendered
-    for fault, broken in failures.items():
-        more = f" and {len(broken) - 1} more page{'s' if len(broken) > 2 else ''}"
-        rendering = f"rendering {broken[0]}{more if len(broken) > 1 else ''}"
-        errors.add(fault.path, fault.line, fault.field, f"{fault.message} ({rendering})")
-    return [files[path] for path in sorted(files)]
-
-
-def _collision(path: str, first: str, route: Route) -> SiteError:
-    """Two things would be written to one output file: report it where it can be fixed.
-
-    `first` is a static file's source path, or the site path of the page written first.
-    """
-    if not first.startswith("/"):
-        return SiteError(first, 0, "", f"is overwritten by the page {route.dest}; rename it")
-    source = next(
-        (
-            value.source
-            for value in route.context.values()
-            if isinstance(getattr(value, "source", None), str)
-        ),
-        CONFIG_FILE,
-    )
-    return SiteError(
-        source,
-        0,
-        "",
-        f"the pages {first} and {route.dest} would both be written to {path}; "
-        "change a slug or a URL pattern",
-    )
-
-
-def render_route(
-    env: jinja2.Environment, route: Route, site: Site, failures: dict[SiteError, list[str]]
-) -> RenderedFile | None:
-    """The file of one route, or None (with the fault noted in `failures`)."""
-    try:
-        template = env.get_template(route.template)
-        text = template.render(route.context, current_url=route.dest)
-    except Exception as exc:  # a template can fail in any way; report it at its line
-        templates = site.config.path("templates")
-        fault = template_error(exc, templates, site.config.root)
-        failures.setdefault(fault, []).append(route.dest)
-        return None
-    data = route.finish(text) if route.finish else text.encode("utf-8")
-    return RenderedFile(output_path(route.dest), data)
+def output_path(dest: str) -> str:
+    """The file inside output/ for a site path: '/cases/x/' -> 'cases/x/index.html'."""
+    path = dest.lstrip("/")
+    return path + "index.html" if path == "" or path.endswith("/") else path

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sitegen.config import Config
 from sitegen.content.model import Case
 from sitegen.render.feeds import cases_feed_url, issues_feed_url
-from sitegen.render.search_page import SEARCH_FILTERS, SEARCH_URL
+from sitegen.render.routes import SEARCH_FILTERS, SEARCH_URL
 
 # Inside <script>, '</script>' or '<!--' in a string would end or derail the element; JSON
 # allows these characters escaped, so the data keeps its meaning.

@@ -1,22 +1,38 @@
-"""Which files a site has: every page as a template, a context and a destination."""
+"""Which files a site has: every page as a template, a context and a destination.
+
+Each producer yields the routes of one kind of page; `site_routes` lists them all, in output
+order, with the sitemap last (it lists the pages of all the others).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from sitegen.content.model import Site
+from sitegen.content.model import CaseCard, Site
 from sitegen.render.feeds import cases_feed, issues_feed
-from sitegen.render.route import Route, output_path
-from sitegen.render.search_page import search_page
+from sitegen.render.files import Route
 from sitegen.render.sitemap import robots, sitemap
+
+SEARCH_URL = "/soeg/"
+# Pagefind filter names (data-pagefind-filter on case pages) per taxonomy key.
+SEARCH_FILTERS = {"municipality": "kommune", "level": "niveau", "tag": "emne"}
+# Pages that are not content: the search page has no text of its own.
+UNLISTED = (SEARCH_URL,)
+
+
+def newest_change(cards: Iterable[CaseCard]) -> dt.date | None:
+    """When the newest of the listed cases last changed (a listing page's lastmod)."""
+    return max((card.modified for card in cards), default=None)
 
 
 def home(site: Site) -> Iterator[Route]:
     latest_issue = site.newsletter_issues[0] if site.newsletter_issues else None
     cases = site.cards[: site.config.site.home_cases]
-    yield Route("/", "home.html", {"cases": cases, "latest_issue": latest_issue})
+    context = {"cases": cases, "latest_issue": latest_issue}
+    yield Route("/", "home.html", context, lastmod=newest_change(cases))
 
 
 def case_pages(site: Site) -> Iterator[Route]:
@@ -24,7 +40,8 @@ def case_pages(site: Site) -> Iterator[Route]:
     for index, case in enumerate(site.cases):
         newer = cards[index - 1] if index > 0 else None
         older = cards[index + 1] if index + 1 < len(cards) else None
-        yield Route(case.url, "case.html", {"case": case, "newer": newer, "older": older})
+        context = {"case": case, "newer": newer, "older": older}
+        yield Route(case.url, "case.html", context, source=case.source, lastmod=case.modified)
 
 
 def case_list(site: Site) -> Iterator[Route]:
@@ -44,7 +61,8 @@ def case_list(site: Site) -> Iterator[Route]:
             "window": page_window(number, total, page_url),
         }
         cases = site.cards[(number - 1) * per_page : number * per_page]
-        yield Route(page_url(number), "list.html", {"cases": cases, "pagination": pagination})
+        context = {"cases": cases, "pagination": pagination}
+        yield Route(page_url(number), "list.html", context, lastmod=newest_change(cases))
 
 
 def page_window(
@@ -82,22 +100,30 @@ class TaxonomyName:
 
 def taxonomy_pages(site: Site) -> Iterator[Route]:
     for taxonomy in site.taxonomies:
-        yield Route(taxonomy.url, "terms.html", {"taxonomy": taxonomy})
+        shown = (card for listing in taxonomy.listings for card in listing.cases)
+        yield Route(
+            taxonomy.url, "terms.html", {"taxonomy": taxonomy}, lastmod=newest_change(shown)
+        )
         name = TaxonomyName(taxonomy.key, taxonomy.label, taxonomy.singular, taxonomy.url)
         for listing in taxonomy.listings:
-            yield Route(listing.term.url, "term.html", {"taxonomy": name, "listing": listing})
+            context = {"taxonomy": name, "listing": listing}
+            lastmod = newest_change(listing.cases)
+            yield Route(listing.term.url, "term.html", context, lastmod=lastmod)
 
 
 def content_pages(site: Site) -> Iterator[Route]:
     for page in site.pages:
-        yield Route(page.url, "page.html", {"page": page})
+        yield Route(page.url, "page.html", {"page": page}, source=page.source, lastmod=page.updated)
 
 
 def newsletter(site: Site) -> Iterator[Route]:
     """The archive, a web page per issue, and each issue's email files beside it."""
     config = site.config
     issues = site.newsletter_issues
-    yield Route(config.urls.newsletter, "newsletter_archive.html", {"issues": issues})
+    lastmod = max((issue.date for issue in issues), default=None)
+    yield Route(
+        config.urls.newsletter, "newsletter_archive.html", {"issues": issues}, lastmod=lastmod
+    )
     if not issues:
         return
     # The email machinery (css-inline, the email package) is loaded only for a site with issues.
@@ -113,14 +139,22 @@ def newsletter(site: Site) -> Iterator[Route]:
         newer = issues[index - 1] if index > 0 else None
         older = issues[index + 1] if index + 1 < len(issues) else None
         context = {"issue": issue, "newer": newer, "older": older}
-        yield Route(issue.url, "newsletter_issue.html", context)
+        yield Route(issue.url, "newsletter_issue.html", context, None, issue.source, issue.date)
         email = email_context(config, issue, general)
         for name, finish in email_file_finishers(config, issue).items():
-            yield Route(issue.url + name, EMAIL_TEMPLATE, email, finish)
+            yield Route(issue.url + name, EMAIL_TEMPLATE, email, finish, issue.source, issue.date)
 
 
 def not_found(site: Site) -> Iterator[Route]:
     yield Route("/404.html", "404.html", {})
+
+
+def search_page(site: Site) -> Iterator[Route]:
+    """The search form over the Pagefind index, with filters per taxonomy."""
+    if not site.config.search.enabled:
+        return
+    filters = [(SEARCH_FILTERS[t.key], t) for t in site.taxonomies if t.key in SEARCH_FILTERS]
+    yield Route(SEARCH_URL, "search.html", {"filters": filters})
 
 
 # Every producer of routes, in output order; a new output kind is one more entry.
@@ -139,10 +173,7 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
 ]
 
 
-__all__ = ["PRODUCERS", "Route", "output_path", "site_routes"]
-
-
 def site_routes(site: Site) -> list[Route]:
     """Every route of the site; the sitemap, made last, lists the pages of all the others."""
     routes = [route for produce in PRODUCERS for route in produce(site)]
-    return [*routes, *sitemap(routes)]
+    return [*routes, *sitemap(routes, UNLISTED)]

@@ -3,7 +3,8 @@
 Indexing is a pure step over the rendered HTML: it takes the site's RenderedFile list and returns
 Pagefind's bundle (index, fragments, wasm, pagefind.js) as more RenderedFile objects under
 `pagefind/`, so output/ is still swapped in whole and the step can be memoized by the digest of
-its inputs. Only pages marked `data-pagefind-body` (case and content pages) are indexed.
+its inputs (build/memo.py does). Only pages marked `data-pagefind-body` (case and content
+pages) are indexed.
 
 It runs the Pagefind binary from the `pagefind[bin]` wheel over a private copy of the pages:
 the command line uses every core, while the service mode behind Pagefind's Python API answers
@@ -17,9 +18,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from sitegen.build.cache import BuildCache
-from sitegen.build.digest import digest_bytes
-from sitegen.errors import ErrorList, SiteError
+from sitegen.errors import SiteError
 from sitegen.render.files import RenderedFile
 from sitegen.render.search_stable import stable_bundle
 
@@ -55,23 +54,6 @@ def pagefind_executable() -> Path:
             )
         )
     return executable
-
-
-def _memoized_index(
-    files: list[RenderedFile], language: str, cache: BuildCache | None
-) -> list[RenderedFile]:
-    if cache is None:
-        return search_index(files, language)
-    pages = sorted((f for f in files if f.path.endswith(".html")), key=lambda f: f.path)
-    key = digest_bytes(
-        b"search", language.encode(), *(p.path.encode() + cache.digest_of(p.data) for p in pages)
-    )
-    found = cache.get("search", key)
-    if not isinstance(found, list):
-        found = search_index(pages, language)
-        cache.put("search", key, found)
-    cache.keep("search", [key])
-    return found
 
 
 def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedFile]:
@@ -118,19 +100,3 @@ def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedF
             and not (rel := path.relative_to(bundle).as_posix()).startswith(UNUSED)
         ]
     return stable_bundle(result, SEARCH_DIR)
-
-
-def with_search_index(
-    files: list[RenderedFile], language: str, errors: ErrorList, cache: BuildCache | None = None
-) -> list[RenderedFile]:
-    """The site's files plus its search index, in path order; a Pagefind failure is an error.
-
-    With a `cache`, the index is reused while every HTML page has the same bytes.
-    """
-    try:
-        index = _memoized_index(files, language, cache)
-    except (SearchIndexError, OSError) as exc:
-        error = exc.error if isinstance(exc, SearchIndexError) else None
-        errors.errors.append(error or SiteError("", 0, "search", f"Pagefind: {exc}"))
-        return files
-    return sorted([*files, *index], key=lambda f: f.path)

@@ -41,26 +41,13 @@ def make_environment(config: Config) -> jinja2.Environment:
         auto_reload=False,  # an environment lives for one build: no stat per include
     )
 
-    def url(path: str) -> str:
-        """A site path ('/cases/x/') as an href with the site's base path."""
-        if "://" in path or path.startswith(("mailto:", "tel:", "#")):
-            return path
-        return config.base_path + path.lstrip("/")
-
-    def absolute_url(path: str) -> str:
-        """A site path or href as an absolute URL from base_url."""
-        if "://" in path or path.startswith(("mailto:", "tel:")):
-            return path
-        href = path if path.startswith(config.base_path) else url(path)
-        return config.origin + href
-
     env.filters["dato"] = danish_date
     env.filters["danish_date"] = danish_date
-    env.filters["url"] = url
-    env.filters["absolute_url"] = absolute_url
+    env.filters["url"] = config.href
+    env.filters["absolute_url"] = config.absolute_url
     env.filters["iso"] = lambda value: value.isoformat()
-    env.globals["url"] = url
-    env.globals["absolute_url"] = absolute_url
+    env.globals["url"] = config.href
+    env.globals["absolute_url"] = config.absolute_url
     env.globals["Markup"] = Markup
     sharing.register(env, config)
     return env

@@ -20,7 +20,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from sitegen.cli import EXIT_ERRORS, EXIT_OK, UsageError, add_site_arguments, register, site_root
+from sitegen.arguments import EXIT_ERRORS, EXIT_OK, add_site_arguments, site_root
+from sitegen.errors import UsageError, plural
 from sitegen.serve.livereload import ENDPOINT, SCRIPT_PATH, inject, script_source
 from sitegen.serve.site import DevSite, RebuildOutcome
 from sitegen.serve.watch import ChangeHandler, Debouncer, SourceFilter, SourceWatcher
@@ -154,16 +155,14 @@ class DevRequestHandler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
-def _add_serve(parser: argparse.ArgumentParser) -> None:
-    add_site_arguments(parser)
-    parser.set_defaults(drafts=True, future=True)
+def add_serve(parser: argparse.ArgumentParser) -> None:
     helps = {
         "drafts": "include drafts (the default while serving)",
         "future": "include cases dated after today (the default while serving)",
         "verbose": "print every request",
     }
-    for action in parser._actions:
-        action.help = helps.get(action.dest, action.help)
+    add_site_arguments(parser, helps)
+    parser.set_defaults(drafts=True, future=True)
     parser.add_argument(
         "--no-drafts", dest="drafts", action="store_false", help="leave out drafts, as build does"
     )
@@ -195,7 +194,7 @@ def report(outcome: RebuildOutcome, site: DevSite, quiet: bool) -> None:
     count = len(outcome.errors)
     kept = "the last good build" if site.snapshot().build else "an error page"
     print(
-        f"sitegen: {count} error{'s' if count != 1 else ''}; still serving {kept}",
+        f"sitegen: {plural(count, 'error')}; still serving {kept}",
         file=sys.stderr,
         flush=True,
     )
@@ -215,7 +214,7 @@ def run_serve(args: argparse.Namespace) -> int:
     root = site_root(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be 0-65535")
-    from sitegen.build.pipeline import default_options
+    from sitegen.config import default_options
 
     site = DevSite(root, default_options(drafts=args.drafts, future=args.future))
     report(site.rebuild(), site, args.quiet)
@@ -277,6 +276,3 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def _is_main() -> bool:
     return threading.current_thread() is threading.main_thread()
-
-
-register("serve", "build and serve the site, rebuilding on every save", _add_serve, run_serve)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from sitegen.build.cache import BuildCache
 from sitegen.build.pipeline import BuildResult, build_files
-from sitegen.config import Config
-from sitegen.content.model import BuildOptions
+from sitegen.config import BuildOptions, Config
 from sitegen.errors import BuildError, SiteError
 
 

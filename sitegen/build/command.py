@@ -1,0 +1,104 @@
+"""`sitegen build`: build the site into output/, or say that it is up to date.
+
+A no-change rebuild stops after comparing one digest of the inputs: it never imports the
+Markdown or template code, which is why the pipeline is imported only when there is work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sitegen.arguments import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    ProgressLine,
+    add_site_arguments,
+    print_errors,
+    site_root,
+)
+from sitegen.build.cache import BuildCache
+from sitegen.build.inputs import inputs_digest, load_inputs
+from sitegen.build.parallel import default_jobs
+from sitegen.config import default_options
+from sitegen.errors import BuildError, UsageError
+from sitegen.output.write import OutputError, clean_leftovers, up_to_date
+
+
+def add_build(parser: argparse.ArgumentParser) -> None:
+    add_site_arguments(parser)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder; default: paths.output from sitegen.toml (output/)",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        default=default_jobs(),
+        help="processes for parsing and rendering; default: the number of cores; 1: serial",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="a clean build: neither read nor update the build cache (.sitegen-cache/)",
+    )
+
+
+def run_build(args: argparse.Namespace) -> int:
+    root = site_root(args)
+    started = time.monotonic()
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    options = default_options(drafts=args.drafts, future=args.future)
+    cache = None if args.no_cache else BuildCache.for_site(root)
+    inputs = load_inputs(root)
+    target = Path(args.out).absolute() if args.out else inputs.config.path("output").absolute()
+    record = None
+    if cache is not None and not inputs.errors:
+        record = up_to_date(cache, target, inputs_digest(inputs, options, target))
+    if record is not None:  # nothing to do: not even the Markdown or template code is loaded
+        clean_leftovers(target)
+        if args.verbose:
+            for path in sorted(record.files):
+                print(path)
+        if not args.quiet:
+            print(
+                f"Up to date: {len(record.files)} files in {target} "
+                f"({time.monotonic() - started:.2f} s)"
+            )
+        return EXIT_OK
+    from sitegen.build.pipeline import build
+
+    try:
+        result = build(
+            root,
+            options,
+            target,
+            progress=ProgressLine(not args.quiet),
+            cache=cache,
+            jobs=args.jobs,
+            inputs=inputs,
+        )
+    except BuildError as error:
+        print_errors(error)
+        return EXIT_ERRORS
+    except OutputError as error:
+        print(f"sitegen: {error}; the previous output is unchanged", file=sys.stderr)
+        return EXIT_ERRORS
+    report = result.report
+    assert report is not None
+    if args.verbose:
+        for item in result.files:
+            print(item.path)
+    if not args.quiet:
+        print(
+            f"Built {len(result.files)} files into {target} "
+            f"({report.written} written, {report.unchanged} unchanged, {report.removed} removed) "
+            f"in {time.monotonic() - started:.2f} s"
+        )
+    return EXIT_OK
