@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
+import nh3
 from markdown import Extension, Markdown
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE
 
 from sitegen.content.markdown_features import ALL_FEATURES, EXTENSIONS, PATTERNS, features_of
-from sitegen.content.sanitize import PLACEHOLDER_SCHEME, sanitize_html
 from sitegen.content.slugs import unique_slug
 from sitegen.content.typography import DanishTypography
 
+PLACEHOLDER_SCHEME = "sitegen"  # internal links wait as `sitegen:/content/...` until the model
 PLACEHOLDER = f"{PLACEHOLDER_SCHEME}:"
 # Starts with a literal, so the regex engine scans for it quickly (this runs over every body).
 _PLACEHOLDER_RE = re.compile(r'="sitegen:([^"#]*)((?:#[^"]*)?)"')
@@ -36,6 +37,35 @@ _LEADING_JUNK = "".join(chr(c) for c in range(0x21))
 _URL_WHITESPACE = re.compile("[\t\n\r]")
 # Attributes of raw HTML whose value a browser follows or loads as a URL.
 _URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data", "xlink:href", "cite"}
+
+# Sanitizing for untrusted editors (`markdown.safe_html`): keeps what Markdown makes (headings
+# with ids, classes, tables, footnotes, links, images, code) and the `sitegen:` placeholders;
+# drops scripts, event handlers, iframes, forms, styles and every URL scheme but http(s),
+# mailto and tel.
+_TAGS = set(nh3.ALLOWED_TAGS) | {"section", "figure", "figcaption"}
+_GLOBAL_ATTRIBUTES = {"id", "class", "title", "lang", "dir"}
+_ATTRIBUTES: dict[str, set[str]] = {
+    tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()
+} | {"*": _GLOBAL_ATTRIBUTES}
+_ATTRIBUTES["a"] = _ATTRIBUTES.get("a", set()) | {"href", "hreflang"}
+_ATTRIBUTES["img"] = _ATTRIBUTES.get("img", set()) | {"src", "alt", "width", "height"}
+_ATTRIBUTES["th"] = _ATTRIBUTES.get("th", set()) | {"style"}  # tables' column alignment
+_ATTRIBUTES["td"] = _ATTRIBUTES.get("td", set()) | {"style"}
+_ATTRIBUTES["time"] = {"datetime"}
+_SCHEMES = {"http", "https", "mailto", "tel", PLACEHOLDER_SCHEME}
+
+
+def sanitize_html(html: str) -> str:
+    """`html` with only harmless elements, attributes and URLs left."""
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes=_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+        filter_style_properties={"text-align"},
+    )
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from sitegen.build.digest import digest_bytes
 from sitegen.content.load import SourceFile
 from sitegen.content.markdown import MarkdownRenderer, RenderedMarkdown
 from sitegen.errors import ErrorList, SiteError
@@ -163,7 +163,7 @@ def parse_source(
         start_line=start + 1,
         body_line=end + 2,
         markdown=markdown,
-        front_matter=digest_bytes(yaml_text.encode("utf-8", "surrogatepass")),
+        front_matter=hashlib.blake2b(yaml_text.encode("utf-8", "surrogatepass")).digest(),
     )
 
 

@@ -1,1 +1,5 @@
-"""TODO"""
+"""Sending the newsletter: the email itself is made by render/email.py.
+
+- send.py: `sitegen newsletter send` (dry run, --send, --test-to)
+- recipients.py: the recipients CSV; sendlog.py: the fsynced send log; smtp.py: one connection
+"""

@@ -1,1 +1,5 @@
-"""TODO"""
+"""Stage 5, write: the only code that touches output/.
+
+- write.py: `write_output` (atomic swap, unchanged files keep their inode), `write_tracked`
+  (the same, cheap to repeat, with output records), `up_to_date`, `output_lock`
+"""
