@@ -174,14 +174,13 @@ def unlinked_cases(docs: list[ParsedDoc], config: Config) -> list[SiteError]:
     published = [d for d in docs if d.meta.get("draft") is not True]
     cases = [d for d in published if d.source.kind == "case"]
     names: dict[str, str] = {}  # every way to name a case -> its source path
-    base = config.base_path
     for doc in cases:
         names["/" + doc.source.path] = doc.source.path
         slug = doc.meta.get("slug") or slugify(str(doc.meta.get("title", "")))
         if isinstance(slug, str) and slug:
             url = url_for(config.urls.case, slug)
             names[url] = names[url.rstrip("/")] = doc.source.path
-            names[base + url.lstrip("/")] = doc.source.path
+            names[config.href(url)] = doc.source.path
     linked: set[str] = set()
     for doc in published:
         for target in _link_targets(doc):
