@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
+import yaml
 
 from sitegen.arguments import EXIT_ERRORS, EXIT_OK, site_root
 from sitegen.config import build_date, load_config
 from sitegen.content.load import CONTENT_KINDS
-from sitegen.content.slugs import slugify
+from sitegen.content.slugs import short_slug, slugify
 from sitegen.errors import ErrorList, UsageError
 
 PLACEHOLDER = "UDFYLD"
@@ -61,7 +62,7 @@ def page_document(title: str) -> tuple[dict[str, Any], str]:
 
 
 def newsletter_document(title: str) -> tuple[dict[str, Any], str]:
-    meta = {"title": title, "date": build_date(), "cases": "since-last"}
+    meta = {"title": title, "date": build_date(), "cases": "since-last", "draft": True}
     body = (
         "Kære læser\n\n"
         f"{PLACEHOLDER}: Skriv en kort indledning til nyhedsbrevet her.\n\n"
@@ -76,7 +77,9 @@ DOCUMENTS = {"case": case_document, "page": page_document, "newsletter": newslet
 
 def render_document(meta: dict[str, Any], body: str) -> str:
     """Front matter (through python-frontmatter, so titles are quoted right) and body."""
-    text = frontmatter.dumps(frontmatter.Post(body, **meta), sort_keys=False)
+    post = frontmatter.Post(body, **meta)
+    # The pure-Python dumper writes emoji and other non-BMP characters as themselves.
+    text = frontmatter.dumps(post, sort_keys=False, Dumper=yaml.SafeDumper, width=1000)
     lines = []
     for line in text.split("\n"):
         key = line.split(":", 1)[0]
@@ -99,7 +102,7 @@ def add_new(parser: argparse.ArgumentParser) -> None:
 def run_new(args: argparse.Namespace) -> int:
     root = site_root(args)
     title = " ".join(args.title.split())
-    slug = slugify(title)
+    slug = short_slug(title)
     if not slug:
         raise UsageError(f"the title {args.title!r} gives no file name; use letters or digits")
     config = load_config(root, ErrorList())
@@ -107,12 +110,17 @@ def run_new(args: argparse.Namespace) -> int:
     path = folder / f"{slug}.md"
     shown = _shown(path, root)
     meta, body = DOCUMENTS[args.kind](title)
-    folder.mkdir(parents=True, exist_ok=True)
+    if args.kind != "newsletter" and slug != slugify(title):  # the title's slug is too long
+        meta = {**dict(list(meta.items())[:1]), "slug": slug, **meta}
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with open(path, "x", encoding="utf-8") as handle:
             handle.write(render_document(meta, body))
     except FileExistsError:
         print(f"sitegen: {shown} already exists; not replacing it", file=sys.stderr)
+        return EXIT_ERRORS
+    except OSError as exc:
+        print(f"sitegen: could not create {shown}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERRORS
     print(f"Created {shown}")
     return EXIT_OK

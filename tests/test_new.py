@@ -73,6 +73,7 @@ def test_new_newsletter_writes_the_issue_skeleton(site: Path) -> None:
         "title": "Nyhedsbrev, maj 2026",
         "date": post["date"],
         "cases": "since-last",
+        "draft": True,
     }
     assert post["date"] == build_date()
     assert "\n## Nyt fra centret\n" in post.content

@@ -23,7 +23,7 @@ from sitegen.build.cache import BuildCache
 from sitegen.build.inputs import inputs_digest, load_inputs
 from sitegen.build.parallel import default_jobs
 from sitegen.config import default_options
-from sitegen.errors import BuildError, UsageError
+from sitegen.errors import BuildError, UsageError, plural
 from sitegen.output.write import OutputError, clean_leftovers, up_to_date
 
 
@@ -92,6 +92,12 @@ def run_build(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     report = result.report
     assert report is not None
+    if result.left_out and not args.quiet:
+        count = plural(len({item.path for item in result.left_out}), "draft")
+        print(
+            f"sitegen: {count} with problems left out (not built); `sitegen check` shows them",
+            file=sys.stderr,
+        )
     if args.verbose:
         for item in result.files:
             print(item.path)

@@ -19,7 +19,7 @@ from sitegen.config import BuildOptions, Config
 from sitegen.content.load import StaticFile
 from sitegen.content.model import Site
 from sitegen.content.parse import ParsedDoc
-from sitegen.content.site import build_site
+from sitegen.content.site import build_site, left_out_drafts
 from sitegen.errors import BuildError, ErrorList, SiteError
 from sitegen.output.write import OutputError, WriteReport, write_output, write_tracked
 from sitegen.render.files import Progress, RenderedFile
@@ -30,6 +30,7 @@ class BuildResult:
     site: Site
     files: list[RenderedFile]
     report: WriteReport | None = None
+    left_out: tuple[SiteError, ...] = ()  # problems in drafts this build leaves out
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Model:
     docs: list[ParsedDoc]  # every content file that parses
     site: Site
     errors: tuple[SiteError, ...]
+    left_out: tuple[SiteError, ...] = ()  # problems in drafts this build leaves out
 
 
 def build_files(
@@ -68,7 +70,7 @@ def build_files(
         if inputs.config.search.enabled:
             files = memo.search(files, errors)  # search index
         errors.raise_if_any()
-    return BuildResult(model.site, files)
+    return BuildResult(model.site, files, None, model.left_out)
 
 
 def build(
@@ -93,7 +95,7 @@ def build(
             report = write_tracked(
                 result.files, target, cache, inputs_digest(inputs, options, target)
             )
-    return BuildResult(result.site, result.files, report)
+    return BuildResult(result.site, result.files, report, result.left_out)
 
 
 def load_model(inputs: Inputs, options: BuildOptions, memo: Memo | None = None) -> Model:
@@ -103,7 +105,10 @@ def load_model(inputs: Inputs, options: BuildOptions, memo: Memo | None = None) 
     errors.extend(inputs.errors.errors)
     docs = memo.parse(errors)
     site = build_site(docs, inputs.config, options, asset_urls(inputs.static), errors)
-    return Model(inputs, docs, site, tuple(errors.errors))
+    drafts = left_out_drafts(docs, options)
+    found = sorted(set(errors.errors))
+    kept = tuple(error for error in found if error.path not in drafts)
+    return Model(inputs, docs, site, kept, tuple(error for error in found if error.path in drafts))
 
 
 def load_site(root: Path, options: BuildOptions, cache: BuildCache | None = None) -> Site:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from sitegen.arguments import EXIT_ERRORS, EXIT_OK, add_site_arguments, site_root
 from sitegen.build.cache import BuildCache
@@ -60,7 +61,12 @@ def run_check(args: argparse.Namespace) -> int:
         memo.render(model.site, model.docs, rendering)
         errors = sorted(set(rendering.errors))
     config, docs = inputs.config, model.docs
-    warnings = check_docs(docs, config)
+    featured = {case.source for issue in model.site.newsletter_issues for case in issue.cases}
+    warnings = check_docs(docs, config, featured)
+    warnings += [  # a draft's problems do not stop a build that leaves it out: warn here
+        replace(item, message=f"{item.message} (in a draft: fix it before publishing)")
+        for item in model.left_out
+    ]
     if args.external:
         links = external_links(docs)
         if not args.quiet:

@@ -37,8 +37,13 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
-def check_docs(docs: Iterable[ParsedDoc], config: Config) -> list[SiteError]:
-    """Every editorial warning for the given documents, sorted by place."""
+def check_docs(
+    docs: Iterable[ParsedDoc], config: Config, featured: Iterable[str] = ()
+) -> list[SiteError]:
+    """Every editorial warning for the given documents, sorted by place.
+
+    `featured` are the source paths of the cases newsletter issues feature (`cases:`).
+    """
     docs = list(docs)
     warnings: list[SiteError] = []
     for doc in docs:
@@ -47,7 +52,7 @@ def check_docs(docs: Iterable[ParsedDoc], config: Config) -> list[SiteError]:
         warnings += vague_links(doc)
         warnings += lead_problems(doc)
         warnings += placeholders(doc)
-    warnings += unlinked_cases(docs, config)
+    warnings += unlinked_cases(docs, config, featured)
     return sorted(warnings)
 
 
@@ -165,8 +170,10 @@ def placeholders(doc: ParsedDoc) -> list[SiteError]:
     return warnings
 
 
-def unlinked_cases(docs: list[ParsedDoc], config: Config) -> list[SiteError]:
-    """Published cases that no other case, page or newsletter issue links to.
+def unlinked_cases(
+    docs: list[ParsedDoc], config: Config, featured: Iterable[str] = ()
+) -> list[SiteError]:
+    """Published cases that no other case, page or newsletter issue links to or features.
 
     The generated lists (home, case list, topics) do not count: a case only they reach is
     easy to miss. Drafts are neither reported nor counted as linking.
@@ -181,7 +188,7 @@ def unlinked_cases(docs: list[ParsedDoc], config: Config) -> list[SiteError]:
             url = url_for(config.urls.case, slug)
             names[url] = names[url.rstrip("/")] = doc.source.path
             names[config.href(url)] = doc.source.path
-    linked: set[str] = set()
+    linked: set[str] = set(featured)
     for doc in published:
         for target in _link_targets(doc):
             found = names.get(target) or names.get(target.rstrip("/") + "/")

@@ -49,7 +49,8 @@ def build_issues(
         if (options.drafts or not values["draft"])
         and (options.future or values["date"] <= options.today)
     ]
-    included.sort(key=lambda d: d.doc.source.path)
+    # Published issues first, so a draft that takes a published issue's date gets the error.
+    included.sort(key=lambda d: (d.values["draft"] is True, d.doc.source.path))
     seen_dates: dict[dt.date, str] = {}
     for item in included:
         date = item.values["date"]
@@ -63,7 +64,7 @@ def build_issues(
             )
         else:
             seen_dates[date] = item.doc.source.path
-    included.sort(key=lambda d: (d.values["date"], d.doc.source.path))
+    included.sort(key=lambda d: (d.values["date"], d.values["draft"] is True, d.doc.source.path))
     issues: list[NewsletterIssue] = []
     previous: dt.date | None = None
     for item in included:
@@ -127,7 +128,7 @@ def _featured(
         found = tuple(
             c for c in published if c.date <= date and (previous is None or c.date > previous)
         )
-        if not found:
+        if not found and not item.values["draft"]:  # a draft may be started before its cases
             since = f"the previous issue ({previous.isoformat()})" if previous else "ever"
             errors.add(
                 doc.source.path,

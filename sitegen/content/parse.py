@@ -177,6 +177,16 @@ def _load_yaml(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = offset + (mark.line if mark else 0)
+        tab = _tab_line(text, mark.line if mark else 0, exc.problem or "")
+        if tab is not None:  # PyYAML's own words ("cannot start any token") hide the cause
+            errors.add(
+                path,
+                offset + tab,
+                "",
+                "a tab in the front matter: YAML needs spaces, not tabs, "
+                "to indent and to separate; replace the tab with spaces",
+            )
+            return None, {}
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.context_mark and exc.problem:
             problem += f" ({exc.context} at line {offset + exc.context_mark.line})"
@@ -202,3 +212,13 @@ def _load_yaml(
     if duplicates:
         return None, {}
     return {str(key): value for key, value in data.items()}, key_lines
+
+
+def _tab_line(text: str, near: int, problem: str) -> int | None:
+    """The line (from 0) of the tab that broke the YAML, or None when a tab is not the cause."""
+    lines = text.split("\n")
+    if 0 <= near < len(lines) and "\t" in lines[near]:
+        return near
+    if "\\t" not in problem and "\t" not in problem:
+        return None
+    return next((number for number, line in enumerate(lines) if "\t" in line), None)

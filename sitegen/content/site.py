@@ -28,7 +28,7 @@ from sitegen.content.model import (
     TermListing,
 )
 from sitegen.content.parse import ParsedDoc
-from sitegen.content.slugs import slugify
+from sitegen.content.slugs import MAX_SLUG, slugify
 from sitegen.errors import ErrorList, SiteError
 
 TAXONOMIES = (
@@ -36,10 +36,6 @@ TAXONOMIES = (
     ("municipality", "Kommuner", "Kommune", "municipalities"),
     ("level", "Niveauer", "Niveau", "levels"),
 )
-
-
-# A slug is a folder name in output/: file systems allow 255 bytes, readers' eyes far fewer.
-MAX_SLUG = 120
 
 
 def url_for(pattern: str, slug: str) -> str:
@@ -118,6 +114,13 @@ def build_site(
     )
 
 
+def left_out_drafts(docs: Iterable[ParsedDoc], options: BuildOptions) -> set[str]:
+    """Source paths of the drafts a build leaves out: their problems do not stop it."""
+    if options.drafts:
+        return set()
+    return {doc.source.path for doc in docs if doc.meta.get("draft") is True}
+
+
 FIELDS_OF_KIND = {
     "case": fields.CASE_FIELDS,
     "page": fields.PAGE_FIELDS,
@@ -188,7 +191,8 @@ def _assign_slugs(
     taken: dict[str, str] = {}
     result: dict[str, tuple[str, str]] = {}
     for kind, entries in sorted(by_kind.items()):
-        for doc, values in entries:
+        # Drafts last: a slug both use stays with the published document.
+        for doc, values in sorted(entries, key=lambda entry: entry[1]["draft"] is True):
             # An issue is named by its file (content/newsletter/<slug>.md), a case by its title.
             named = posixpath.splitext(posixpath.basename(doc.source.path))[0]
             fallback = named if kind == "newsletter" else values["title"]

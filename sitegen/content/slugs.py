@@ -9,6 +9,9 @@ import unicodedata
 _DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "ae", "Ø": "oe", "Å": "aa"})
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
+# A slug is a folder name in output/: file systems allow 255 bytes, readers' eyes far fewer.
+MAX_SLUG = 120
+
 
 @functools.lru_cache(maxsize=16384)  # tags and municipalities recur on every build
 def slugify(text: str) -> str:
@@ -30,3 +33,12 @@ def unique_slug(text: str, taken: set[str]) -> str:
         slug, number = f"{base}-{number}", number + 1
     taken.add(slug)
     return slug
+
+
+def short_slug(text: str, limit: int = MAX_SLUG) -> str:
+    """The slug of `text`, cut at a word boundary to at most `limit` characters."""
+    slug = slugify(text)
+    if len(slug) <= limit:
+        return slug
+    cut = slug[: limit + 1].rsplit("-", 1)[0]
+    return cut if cut and len(cut) <= limit else slug[:limit].rstrip("-")
