@@ -19,6 +19,12 @@ from urllib.parse import urlsplit
 from sitegen.errors import ErrorList, did_you_mean
 
 CONFIG_FILE = "sitegen.toml"
+DEFAULT_TEMPLATES = "templates"
+
+
+def bundled_theme() -> Path:
+    """The theme shipped with sitegen (in a source checkout: the repository's templates/)."""
+    return Path(__file__).resolve().parent / "theme"
 
 
 def _doc(default: Any, doc: str) -> Any:
@@ -48,7 +54,10 @@ class SiteSection:
 @dataclass(frozen=True)
 class PathsSection:
     content: str = _doc("content", "Folder of the Markdown content, relative to the site root.")
-    templates: str = _doc("templates", "Folder of the Jinja2 templates and theme assets.")
+    templates: str = _doc(
+        DEFAULT_TEMPLATES,
+        "Folder of the Jinja2 templates and theme assets; without one, the bundled theme.",
+    )
     static: str = _doc("static", "Folder copied as-is into the output (images, files).")
     output: str = _doc("output", "Folder the built site is written to.")
 
@@ -167,7 +176,15 @@ class Config:
         return self.origin + href
 
     def path(self, name: str) -> Path:
-        return self.root / str(getattr(self.paths, name))
+        """A folder of the site; a site without its own templates/ uses the bundled theme."""
+        folder = self.root / str(getattr(self.paths, name))
+        if (
+            name == "templates"
+            and self.paths.templates == DEFAULT_TEMPLATES
+            and not folder.exists()
+        ):
+            return bundled_theme()
+        return folder
 
 
 SECTIONS: dict[str, type[Any]] = {

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 import typing
+from pathlib import Path
 
 import pytest
 
 from sitegen.cli import COMMANDS, main
 from sitegen.content import model
+from tests.conftest import REPO
 
 HEAVY = ("markdown", "jinja2", "babel", "nh3", "css_inline")
 
@@ -48,3 +51,20 @@ def test_every_command_in_the_table_has_its_options_and_its_action(
             main([command.name, "--help"])
         assert exit_info.value.code == 0
         assert command.help.capitalize() in capsys.readouterr().out
+
+
+def test_a_site_without_templates_is_built_with_the_bundled_theme(tmp_path: Path) -> None:
+    from sitegen.build.pipeline import build_files
+    from sitegen.config import bundled_theme, default_options
+
+    assert (bundled_theme() / "base.html").is_file()
+    bare = tmp_path / "bare"
+    shutil.copytree(REPO / "content", bare / "content")
+    shutil.copy(REPO / "sitegen.toml", bare / "sitegen.toml")
+    themed = tmp_path / "themed"
+    shutil.copytree(bare, themed)
+    shutil.copytree(REPO / "templates", themed / "templates")
+    options = default_options()
+    files = {f.path: f.data for f in build_files(bare, options).files}
+    assert "static/cfb.css" in files and "index.html" in files
+    assert files == {f.path: f.data for f in build_files(themed, options).files}

@@ -62,13 +62,19 @@ class _Found:
     inner: str  # relative to the folder walked, with "/"
 
 
-def _walk(folder: Path, root: Path, errors: ErrorList) -> list[_Found]:
-    """Regular files under `folder`, sorted; symlinks must stay inside the site."""
+def _walk(folder: Path, root: Path, errors: ErrorList, shown: str = "") -> list[_Found]:
+    """Regular files under `folder`, sorted; symlinks must stay inside the site.
+
+    A folder outside the site (the bundled theme's) is named `shown` and is its own root.
+    """
     found: list[_Found] = []
     if not folder.is_dir():
         return found
+    if not folder.is_relative_to(root):
+        root, base = folder, shown
+    else:
+        base = folder.relative_to(root).as_posix()
     real_root = root.resolve()
-    base = folder.relative_to(root).as_posix()
     if folder.is_symlink() and (problem := _link_problem(folder, real_root)):
         errors.add(base, 0, "", problem)
         return found
@@ -141,13 +147,13 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
 def load_static(config: Config, errors: ErrorList) -> list[StaticFile]:
     """Theme assets (templates/static/ -> static/) and the site's static/ folder."""
     folders = [
-        (config.path("templates") / "static", "static/"),
-        (config.path("static"), ""),
-        (config.path("content"), "media/"),
+        (config.path("templates") / "static", "static/", f"{config.paths.templates}/static"),
+        (config.path("static"), "", config.paths.static),
+        (config.path("content"), "media/", config.paths.content),
     ]
     files: list[StaticFile] = []
-    for folder, prefix in folders:
-        for item in _walk(folder, config.root, errors):
+    for folder, prefix, shown in folders:
+        for item in _walk(folder, config.root, errors, shown):
             if prefix == "media/" and item.rel.endswith(".md"):
                 continue
             if (data := _read(item.path, item.rel, errors)) is not None:
