@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import CASE, REPO, read_tree
 
-from sitegen.build.pipeline import build, build_files, default_options
+from sitegen.build.pipeline import build, build_files
+from sitegen.config import default_options
 from sitegen.errors import BuildError
 
 
@@ -151,16 +151,25 @@ def test_repo_site_has_every_section_of_the_seed(tmp_path: Path) -> None:
 def test_nothing_is_loaded_from_elsewhere(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(REPO, default_options(), out)
-    for page in out.rglob("*.html"):
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 13
+    for page in pages:
         text = page.read_text()
         for attribute in ('src="http', "@import", 'rel="stylesheet" href="http'):
             assert attribute not in text, f"{page} loads {attribute}"
 
 
-def test_build_date_honours_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_date_honours_source_date_epoch(
+    new_site: Callable[[dict[str, str]], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = new_site({"content/cases/a.md": CASE.format(title="Første case")})  # 2020-03-01
+    assert [c.slug for c in build_files(root, default_options()).site.cases] == ["foerste-case"]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     assert default_options().today.isoformat() == "1970-01-01"
-    assert os.environ["SOURCE_DATE_EPOCH"] == "0"
+    # whatever the clock says, on 1970-01-01 the case is dated after today: left out
+    assert [c.slug for c in build_files(root, default_options()).site.cases] == []
+    future = default_options(future=True)
+    assert [c.slug for c in build_files(root, future).site.cases] == ["foerste-case"]
 
 
 def test_slugs_stay_slugs_under_any_url_pattern(

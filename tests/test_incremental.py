@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +13,9 @@ import pytest
 
 from sitegen.build import memo as steps
 from sitegen.build.cache import CACHE_DIR, BuildCache
-from sitegen.build.parallel import map_items
-from sitegen.build.pipeline import build, default_options
+from sitegen.build.parallel import MIN_ITEMS_PER_JOB
+from sitegen.build.pipeline import build
+from sitegen.config import default_options
 from tests.conftest import CASE, REPO, read_tree
 
 MakeSite = Callable[[dict[str, str]], Path]
@@ -130,7 +131,9 @@ def test_template_and_config_edits_reach_every_page(new_site: MakeSite, tmp_path
     base = root / "templates/base.html"
     base.write_text(base.read_text().replace("<main", "<!-- ny skabelon -->\n<main"))
     result = cached_build(root, out)
-    assert all(b"ny skabelon" in data for path, data in result.items() if path.endswith(".html"))
+    pages = [data for path, data in result.items() if path.endswith(".html")]
+    assert len(pages) > 6  # the six case pages and more
+    assert all(b"ny skabelon" in data for data in pages)
     (root / "sitegen.toml").write_text('[site]\ntitle = "Borgerdialog i Ærø"\n')
     result = cached_build(root, out)
     assert result == clean_build(root, tmp_path / "clean")
@@ -186,18 +189,142 @@ def test_another_version_never_reads_the_cache(
     assert BuildCache(tmp_path / "cache").get("parse", b"key") is None
 
 
-def test_parallel_workers_are_real_processes() -> None:
-    pids = map_items(lambda _: (time.sleep(0.002), os.getpid())[1], 200, 2)
-    if _threads_running():  # forking a threaded process is unsafe: map_items runs serially
-        assert set(pids) == {os.getpid()}
-    else:
-        assert os.getpid() not in pids and len(set(pids)) == 2
+# Parallel work is checked in fresh interpreters: map_items runs serially while another thread
+# is alive (forking a threaded process is unsafe), and in a full test run one always is (the
+# session's HTTP server for the browser tests).
+
+MAP_ITEMS_PROBE = """
+import json, os, threading
+from sitegen.build.parallel import MIN_ITEMS_PER_JOB, map_items
+
+def work(index):
+    return [index, index * index, os.getpid()]
+
+threads = threading.active_count()
+count = 2 * MIN_ITEMS_PER_JOB + 1
+forked = map_items(work, count, 2)
+stop = threading.Event()
+waiting = threading.Thread(target=stop.wait)
+waiting.start()
+threaded = map_items(work, count, 2)
+stop.set()
+waiting.join()
+print(json.dumps({"parent": os.getpid(), "threads": threads, "count": count,
+                  "forked": forked, "threaded": threaded}))
+"""
 
 
-def _threads_running() -> bool:
-    import threading
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=300,
+    )
 
-    return threading.active_count() > 1
+
+def test_map_items_forks_workers_and_keeps_the_order() -> None:
+    probe = json.loads(_python(MAP_ITEMS_PROBE).stdout)
+    assert probe["threads"] == 1  # a fresh interpreter: nothing keeps map_items from forking
+    expected = [[index, index * index] for index in range(probe["count"])]
+    assert [result[:2] for result in probe["forked"]] == expected
+    pids = {result[2] for result in probe["forked"]}
+    assert probe["parent"] not in pids and 1 <= len(pids) <= 2
+
+
+def test_map_items_runs_serially_while_another_thread_runs() -> None:
+    probe = json.loads(_python(MAP_ITEMS_PROBE).stdout)
+    expected = [[index, index * index] for index in range(probe["count"])]
+    assert [result[:2] for result in probe["threaded"]] == expected
+    assert {result[2] for result in probe["threaded"]} == {probe["parent"]}
+
+
+# `sitegen build` with map_items wrapped before the build modules import it: every item that
+# a forked worker computes is logged as "call index" in a file named after the worker's pid.
+SPIED_BUILD = """
+import json, os, sys
+from pathlib import Path
+import sitegen.build.parallel as parallel
+
+log, parent, real, calls = Path(sys.argv[1]), os.getpid(), parallel.map_items, []
+
+def spying(work, count, jobs):
+    call = len(calls)
+    calls.append(count)
+
+    def logged(index):
+        result = work(index)
+        if os.getpid() != parent:
+            with open(log / str(os.getpid()), "a") as file:
+                file.write(f"{call} {index}\\n")
+        return result
+
+    return real(logged, count, jobs)
+
+parallel.map_items = spying
+from sitegen.cli import main
+
+code = main(sys.argv[2:])
+print(json.dumps({"exit": code, "parent": parent, "calls": calls}))
+"""
+
+Forked = dict[int, dict[int, set[int]]]  # map_items call -> worker pid -> items it computed
+
+
+def _spied_build(root: Path, log: Path, *args: str) -> tuple[list[int], Forked]:
+    """`sitegen build ARGS`: the item count of each map_items call, and what workers did."""
+    log.mkdir()
+    done = _python(SPIED_BUILD, str(log), "build", "--site", str(root), "-q", *args)
+    probe = json.loads(done.stdout)
+    assert probe["exit"] == 0, done.stderr
+    forked: Forked = {}
+    for worker in log.iterdir():
+        pid = int(worker.name)
+        assert pid != probe["parent"]
+        for line in worker.read_text().splitlines():
+            call, index = map(int, line.split())
+            forked.setdefault(call, {}).setdefault(pid, set()).add(index)
+    return probe["calls"], forked
+
+
+def _assert_forked(calls: list[int], forked: Forked, jobs: int) -> None:
+    """Parse and render (at least two calls) ran every item in `jobs` or fewer workers."""
+    large = [call for call, count in enumerate(calls) if count >= 2 * MIN_ITEMS_PER_JOB]
+    assert len(large) >= 2, calls
+    for call in large:
+        workers = forked.get(call, {})
+        assert 1 <= len(workers) <= jobs, (call, sorted(workers))
+        assert set().union(*workers.values()) == set(range(calls[call])), call
+
+
+def test_parallel_build_is_byte_identical_to_serial(new_site: MakeSite, tmp_path: Path) -> None:
+    # Enough cases that parsing (an item per case) and rendering (more pages) both fork.
+    count = 2 * MIN_ITEMS_PER_JOB + 10
+    root = small_site(new_site, count=count)
+    serial_out, parallel_out, cached_out = (tmp_path / name for name in ("s", "p", "c"))
+    calls, forked = _spied_build(
+        root, tmp_path / "log-s", "--no-cache", "--jobs", "1", "--out", str(serial_out)
+    )
+    assert count in calls and forked == {}
+    calls, forked = _spied_build(
+        root, tmp_path / "log-p", "--no-cache", "--jobs", "2", "--out", str(parallel_out)
+    )
+    _assert_forked(calls, forked, jobs=2)
+    calls, forked = _spied_build(root, tmp_path / "log-c", "--jobs", "2", "--out", str(cached_out))
+    _assert_forked(calls, forked, jobs=2)  # a cold cache: filled from the workers' results
+    serial = read_tree(serial_out)
+    assert len(serial) > count
+    assert read_tree(parallel_out) == serial
+    assert read_tree(cached_out) == serial
+    # Pages are written by path, so only the cache shows a result kept under another item's
+    # key: after an edit, the unchanged pages come from what the workers computed.
+    edited = root / "content/cases/case-1.md"
+    edited.write_text(edited.read_text() + "\nRettet efter den parallelle build.\n")
+    _sitegen(root, "--out", str(cached_out))
+    assert read_tree(cached_out) == clean_build(root, tmp_path / "clean")
 
 
 def _sitegen(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -209,17 +336,6 @@ def _sitegen(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         check=True,
     )
-
-
-def test_parallel_build_is_byte_identical_to_serial(new_site: MakeSite, tmp_path: Path) -> None:
-    root = small_site(new_site, count=90)
-    _sitegen(root, "--no-cache", "--jobs", "1", "--out", str(tmp_path / "serial"))
-    _sitegen(root, "--no-cache", "--jobs", "2", "--out", str(tmp_path / "parallel"))
-    _sitegen(root, "--jobs", "2", "--out", str(tmp_path / "cached"))
-    serial = read_tree(tmp_path / "serial")
-    assert len(serial) > 90
-    assert read_tree(tmp_path / "parallel") == serial
-    assert read_tree(tmp_path / "cached") == serial
 
 
 def test_no_cache_leaves_no_cache_folder(new_site: MakeSite, tmp_path: Path) -> None:
