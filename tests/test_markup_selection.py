@@ -45,6 +45,7 @@ REPOSITORY_MARKDOWN = sorted([*(REPO / "content").rglob("*.md"), *SITES.rglob("*
 
 def test_benchmark_corpus_renders_the_same() -> None:
     cases = make_cases(300, seed=1)
+    assert len(cases) == 300
     for case in cases:
         assert_same(case.body)
 
@@ -56,6 +57,13 @@ def test_repository_content_renders_the_same(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert_same(text)  # front matter and all
     assert_same(text.split("\n---\n", 1)[-1])  # the body
+
+
+def test_repository_content_is_found() -> None:
+    """An empty parameter list would make the test above skip itself instead of failing."""
+    found = {path.relative_to(REPO).as_posix() for path in REPOSITORY_MARKDOWN}
+    assert "content/cases/holbaek-eksperimenterer-med-demokrati.md" in found
+    assert any(path.startswith("tests/sites/basic/content/") for path in found)
 
 
 # Where leaving a feature out is easy to get wrong: raw HTML joining text and adding line

@@ -39,9 +39,9 @@ _URL_WHITESPACE = re.compile("[\t\n\r]")
 _URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data", "xlink:href", "cite"}
 
 # Sanitizing for untrusted editors (`markdown.safe_html`): keeps what Markdown makes (headings
-# with ids, classes, tables, footnotes, links, images, code) and the `sitegen:` placeholders;
-# drops scripts, event handlers, iframes, forms, styles and every URL scheme but http(s),
-# mailto and tel.
+# with ids, classes, tables with their alignment classes, footnotes, links, images, code) and
+# the `sitegen:` placeholders; drops scripts, event handlers, iframes, forms, styles and every
+# URL scheme but http(s), mailto and tel.
 _TAGS = set(nh3.ALLOWED_TAGS) | {"section", "figure", "figcaption"}
 _GLOBAL_ATTRIBUTES = {"id", "class", "title", "lang", "dir"}
 _ATTRIBUTES: dict[str, set[str]] = {
@@ -49,8 +49,6 @@ _ATTRIBUTES: dict[str, set[str]] = {
 } | {"*": _GLOBAL_ATTRIBUTES}
 _ATTRIBUTES["a"] = _ATTRIBUTES.get("a", set()) | {"href", "hreflang"}
 _ATTRIBUTES["img"] = _ATTRIBUTES.get("img", set()) | {"src", "alt", "width", "height"}
-_ATTRIBUTES["th"] = _ATTRIBUTES.get("th", set()) | {"style"}  # tables' column alignment
-_ATTRIBUTES["td"] = _ATTRIBUTES.get("td", set()) | {"style"}
 _ATTRIBUTES["time"] = {"datetime"}
 _SCHEMES = {"http", "https", "mailto", "tel", PLACEHOLDER_SCHEME}
 
@@ -64,7 +62,6 @@ def sanitize_html(html: str) -> str:
         url_schemes=_SCHEMES,
         link_rel=None,
         strip_comments=True,
-        filter_style_properties={"text-align"},
     )
 
 
@@ -94,8 +91,25 @@ class _Collected:
     source_dir: str = ""
 
 
+# Table cells' column alignment (`|--:|`), as classes the theme styles: a style attribute
+# would need 'unsafe-inline' in the pages' Content-Security-Policy (`style-src 'self'`).
+_ALIGNMENTS = frozenset({"left", "center", "right"})
+_CELLS = frozenset({"th", "td"})
+
+
+def _align_by_class(cell: etree.Element) -> None:
+    """Turn a cell's `align` attribute into an `align-<left|center|right>` class."""
+    align = cell.get("align", "").strip().lower()
+    if align not in _ALIGNMENTS:
+        return
+    del cell.attrib["align"]
+    classes = cell.get("class")
+    cell.set("class", f"{classes} align-{align}" if classes else f"align-{align}")
+
+
 class _ContentProcessor(Treeprocessor):
-    """Gives headings Danish ids and turns relative file links into placeholders."""
+    """Gives headings Danish ids, aligns table cells by class and turns relative file links
+    into placeholders."""
 
     def __init__(self, md: Markdown, collected: _Collected) -> None:
         super().__init__(md)
@@ -113,6 +127,8 @@ class _ContentProcessor(Treeprocessor):
                 element.set("href", self._reference(element, "href", image=False))
             elif element.tag == "img" and element.get("src") is not None:
                 element.set("src", self._reference(element, "src", image=True))
+            elif element.tag in _CELLS and element.get("align") is not None:
+                _align_by_class(element)
 
     def _reference(self, element: etree.Element, attribute: str, image: bool) -> str:
         target = element.get(attribute, "")
@@ -229,11 +245,13 @@ _EXTENSION_CLASSES = {
     "abbr": ("abbr", "AbbrExtension"),
     "md_in_html": ("md_in_html", "MarkdownInHtmlExtension"),
 }
-_EXTENSION_SETTINGS: dict[str, dict[str, str]] = {
+_EXTENSION_SETTINGS: dict[str, dict[str, str | bool]] = {
+    # `align="right"` rather than `style="text-align: right;"`; _ContentProcessor makes a class.
+    "tables": {"use_align_attribute": True},
     "footnotes": {
         "BACKLINK_TITLE": "Tilbage til fodnote %d i teksten",
         "SUPERSCRIPT_TEXT": "{}",
-    }
+    },
 }
 
 
