@@ -6,6 +6,7 @@ Only files of the last good build are served, from memory: no request can reach 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import mimetypes
 import posixpath
@@ -22,6 +23,13 @@ from urllib.parse import parse_qs, unquote
 
 from sitegen.arguments import EXIT_ERRORS, EXIT_OK, add_site_arguments, site_root
 from sitegen.errors import UsageError, plural
+from sitegen.serve.addresses import (
+    is_loopback,
+    is_wildcard,
+    local_url,
+    machine_addresses,
+    network_urls,
+)
 from sitegen.serve.livereload import ENDPOINT, SCRIPT_PATH, inject, script_source
 from sitegen.serve.site import DevSite, RebuildOutcome
 from sitegen.serve.watch import ChangeHandler, Debouncer, SourceFilter, SourceWatcher
@@ -108,10 +116,39 @@ class DevServer(ThreadingHTTPServer):
         self.long_poll_seconds = LONG_POLL_SECONDS
         super().__init__(address, DevRequestHandler)
 
+    def server_bind(self) -> None:
+        """Listening on '::' takes IPv4 as well, so a phone on an IPv4 network reaches it."""
+        if self.address_family == socket.AF_INET6 and is_wildcard(str(self.server_address[0])):
+            with contextlib.suppress(AttributeError, OSError):
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+    @property
+    def accepts_ipv4(self) -> bool:
+        """Whether IPv4 clients can connect (an IPv4 socket, or a dual-stack IPv6 one)."""
+        if self.address_family != socket.AF_INET6:
+            return True
+        try:
+            return not self.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        except (AttributeError, OSError):
+            return False
+
 
 class DevRequestHandler(BaseHTTPRequestHandler):
     server: DevServer
     server_version = "sitegen"
+
+    def handle(self) -> None:
+        """Serve the connection; a reader who closes it early is not an error.
+
+        A stopped download, a closed tab, a page left during its long poll or half a request
+        end in BrokenPipeError, ConnectionResetError or ConnectionAbortedError on the socket;
+        without this they would print a traceback in the editor's terminal.
+        """
+        try:
+            super().handle()
+        except ConnectionError:
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self._handle(send_body=True)
@@ -245,17 +282,12 @@ def run_serve(args: argparse.Namespace) -> int:
     serving = threading.Thread(target=server.serve_forever, name="sitegen-http", daemon=True)
     config = site.config
     base = config.base_path if config else "/"
-    host, port = str(server.server_address[0]), int(server.server_address[1])
-    shown = f"[{host}]" if ":" in host else host
     try:
         _stop_on_sigterm()
         debouncer.start()
         watcher.start()
         serving.start()
-        how = "polling" if watcher.polling else "watching"
-        print(f"Serving http://{shown}:{port}{base} ({how} for changes; Ctrl-C stops)", flush=True)
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"sitegen: listening on {args.host}: others on the network can see drafts")
+        announce(server, base, "polling" if watcher.polling else "watching")
         while serving.is_alive():
             serving.join(timeout=0.5)
     except KeyboardInterrupt:
@@ -272,6 +304,25 @@ def run_serve(args: argparse.Namespace) -> int:
         debouncer.stop()
     print("Stopped.", flush=True)
     return EXIT_OK
+
+
+def announce(server: DevServer, base: str, how: str) -> None:
+    """Where to open the site: here, and for a wildcard host on every address of the machine."""
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    here = local_url(host, port, base, server.accepts_ipv4)
+    print(f"Serving {here} ({how} for changes; Ctrl-C stops)")
+    if is_wildcard(host):
+        found = network_urls(host, port, base, machine_addresses(), server.accepts_ipv4)
+        if found:
+            print("On a phone or another computer on the same network, open:")
+            for address, interface in found:
+                print(f"  {address}" + (f" ({interface})" if interface else ""))
+        else:
+            print("sitegen: found no network address of this machine to open on other devices")
+    if not is_loopback(host):
+        where = f"every address ({host})" if is_wildcard(host) else host
+        print(f"sitegen: listening on {where}: others on the network can see drafts")
+    sys.stdout.flush()
 
 
 def _is_main() -> bool:
