@@ -37,6 +37,7 @@ class Measurement:
     tree_rss_mib: float  # sampled sum of PSS over the whole process tree
     timed_out: bool
     output_tail: str
+    cpu_s: float = 0.0  # user + system time of the process and every child it waited for
 
     @property
     def ok(self) -> bool:
@@ -169,4 +170,5 @@ def run_measured(
             tree_rss_mib=sampler.peak / MIB,
             timed_out=wall >= timeout,
             output_tail=tail,
+            cpu_s=usage.ru_utime + usage.ru_stime,
         )

@@ -122,9 +122,10 @@ def peer_env() -> dict[str, str]:
     return env
 
 
-def sitegen_env() -> dict[str, str]:
+def sitegen_env(code: Path = REPO) -> dict[str, str]:
+    """The environment sitegen runs in: `code` (a folder holding sitegen/) first on the path."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -142,15 +143,15 @@ def capture(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 
     return text.splitlines()[0] if text else ""
 
 
-def compile_sitegen() -> None:
-    """Byte-compile sitegen as `pip install` does for the peers' packages.
+def compile_sitegen(code: Path = REPO) -> None:
+    """Byte-compile sitegen (code/sitegen) as `pip install` does for the peers' packages.
 
     sitegen runs from the checkout (PYTHONPATH); where PYTHONDONTWRITEBYTECODE is set, it
     would otherwise compile every module from source in every timed run, which no installed
     copy does.
     """
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(REPO / "sitegen")], check=True, cwd=REPO
+        [sys.executable, "-m", "compileall", "-q", str(code / "sitegen")], check=True, cwd=REPO
     )
 
 
@@ -191,14 +192,18 @@ def generate(n: int, seed: int) -> Path:
     return root
 
 
-def use_repo_templates(site: Path) -> None:
-    """Link the repository's own templates/ (the real site's theme) into the bench site."""
-    source = REPO / "templates"
+def use_repo_templates(site: Path, code: Path = REPO) -> None:
+    """Link the repository's own templates/ (the real site's theme) into the bench site.
+
+    `code` is the folder the templates are taken from: the repository, or a copy of it.
+    """
+    source = code / "templates"
     if source.is_dir() and not (site / "templates").exists():
         (site / "templates").symlink_to(source, target_is_directory=True)
 
 
-def sitegen_tool(root: Path, options: Options, name: str = "sitegen") -> Tool:
+def sitegen_tool(root: Path, options: Options, name: str = "sitegen", code: Path = REPO) -> Tool:
+    """sitegen building root/name, importing the sitegen package found in `code`."""
     site = root / name
     cmd = [sys.executable, "-m", "sitegen", "build", "--site", str(site)]
     cmd += ["--out", str(site / "output"), "-q"]
@@ -213,7 +218,7 @@ def sitegen_tool(root: Path, options: Options, name: str = "sitegen") -> Tool:
         clean_paths=[site / "output", site / ".sitegen-cache"],
         case_dir=site / "content" / "cases",
         tag_dir="emner",
-        env=sitegen_env(),
+        env=sitegen_env(code),
     )
 
 
@@ -326,6 +331,7 @@ def record(n: int, tool: str, scenario: str, repeat: int, m: Measurement) -> Row
         "returncode": m.returncode,
         "timed_out": m.timed_out,
         "wall_s": round(m.wall_s, 4),
+        "cpu_s": round(m.cpu_s, 4),
         "maxrss_mib": round(m.maxrss_mib, 1),
         "tree_rss_mib": round(m.tree_rss_mib, 1),
         "peak_mib": round(m.peak_mib, 1),
