@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import smtplib
 import sys
 import time
@@ -15,13 +14,30 @@ from pathlib import Path
 
 from sitegen.arguments import EXIT_ERRORS, EXIT_OK, print_errors, site_root
 from sitegen.build.cache import BuildCache
-from sitegen.build.pipeline import load_site
-from sitegen.config import Config, default_options
+from sitegen.build.inputs import load_inputs
+from sitegen.build.memo import Memo
+from sitegen.build.pipeline import Model, load_model
+from sitegen.config import BuildOptions, default_options
 from sitegen.content.model import NewsletterIssue, Site
-from sitegen.errors import BuildError, UsageError
-from sitegen.newsletter.recipients import Recipient, address_problem, read_recipients
-from sitegen.newsletter.sendlog import ATTEMPT, FAILED, SENT, SendLog, SendLogBusy, read_state
-from sitegen.newsletter.smtp import Lost, Refused, SmtpConnection, SmtpSettings
+from sitegen.errors import BuildError, UsageError, plural
+from sitegen.newsletter.preflight import (
+    FoundIssue,
+    issue_problems,
+    recipients,
+    smtp_settings,
+    unsubscribe_secret,
+)
+from sitegen.newsletter.recipients import Recipient, RecipientList, address_problem
+from sitegen.newsletter.sendlog import (
+    ATTEMPT,
+    FAILED,
+    SENT,
+    SendLog,
+    SendLogBusy,
+    SendState,
+    read_state,
+)
+from sitegen.newsletter.smtp import ConnectFailed, Lost, Refused, SmtpConnection, SmtpSettings
 from sitegen.render.email import (
     EMAIL_TEMPLATE,
     compose,
@@ -85,7 +101,11 @@ def send_all(
     summary: Summary,
     verbose: bool,
 ) -> None:
-    """Send to each recipient in turn at most `rate` per second; stop only if the server is gone."""
+    """Send to each recipient in turn at most `rate` per second; stop only if the server is gone.
+
+    Raises ConnectFailed when the server can never take the messages (a refused login, no
+    STARTTLS): trying again helps nobody.
+    """
     sender = sender_address(factory.config)
     started = time.monotonic()
     for index, recipient in enumerate(recipients):
@@ -93,9 +113,12 @@ def send_all(
             time.sleep(max(0.0, started + index / rate - time.monotonic()))
         data = factory.message(recipient)
         address = recipient.address
+        cause = ""
         for attempt, delay in enumerate(RECONNECT_DELAYS):
             try:
                 if attempt:
+                    if verbose:
+                        print(f"{cause}; connecting again in {delay:g} s", file=sys.stderr)
                     time.sleep(delay)
                     connection.connect()
                 connection.deliver(sender, address, data, partial(log.record, ATTEMPT, address))
@@ -107,16 +130,21 @@ def send_all(
                         "it may or may not have arrived"
                     )
                     break
+                cause = f"the connection broke ({exc})"
                 continue  # nothing was handed over: reconnect and try again
             except Refused as exc:
                 log.record(FAILED, address, str(exc))
                 summary.failed += 1
                 summary.problems.append(f"{address}: refused by the server: {exc}")
                 break
-            except smtplib.SMTPAuthenticationError:
-                raise  # retrying a refused login helps nobody
-            except (smtplib.SMTPException, OSError):
+            except ConnectFailed as exc:
+                if exc.permanent:
+                    raise
+                cause = str(exc)
                 continue  # could not reconnect; wait and try again
+            except (smtplib.SMTPException, OSError) as exc:
+                cause = f"the SMTP session failed ({exc})"
+                continue
             else:
                 log.record(SENT, address)
                 summary.sent += 1
@@ -126,8 +154,8 @@ def send_all(
         else:
             summary.pending = len(recipients) - index
             summary.problems.append(
-                f"stopped: the SMTP server cannot be reached; run the same command again "
-                f"to send to the {summary.pending} left"
+                f"stopped: the SMTP server cannot be reached: {cause}; run the same command "
+                f"again to send to the {summary.pending} left"
             )
             return
 
@@ -138,111 +166,191 @@ def add_newsletter(parser: argparse.ArgumentParser) -> None:
         "send",
         help="send an issue to a list of recipients (a dry run unless --send)",
         description="Send a newsletter issue by e-mail, one message per recipient. Without "
-        "--send or --test-to it only says what would be sent.",
+        "--send or --test-to it checks everything a send needs and says what would be sent.",
     )
     send.add_argument("issue", metavar="ISSUE", help="the issue's slug or its .md file")
     send.add_argument("--recipients", metavar="CSV", help="CSV file with an 'email' column")
     send.add_argument("--send", action="store_true", help="really send (default: a dry run)")
-    send.add_argument("--test-to", metavar="ADDRESS", help="send one test copy to ADDRESS only")
+    send.add_argument(
+        "--test-to",
+        metavar="ADDRESS",
+        help="send one test copy to ADDRESS only (also of a draft or an issue dated later)",
+    )
     send.add_argument("--rate", type=float, metavar="N", help="at most N messages per second")
     send.add_argument("--smtp-host", metavar="HOST", help="override newsletter.smtp_host")
     send.add_argument("--smtp-port", type=int, metavar="PORT", help="override newsletter.smtp_port")
+    send.add_argument(
+        "--smtp-user",
+        metavar="USER",
+        help="override newsletter.smtp_user; '' sends without logging in",
+    )
+    send.add_argument(
+        "--no-starttls",
+        action="store_true",
+        help="do not encrypt with STARTTLS (newsletter.smtp_starttls = false), "
+        "only for a server you trust",
+    )
     send.add_argument(
         "--resend-uncertain",
         action="store_true",
         help="also send to addresses whose earlier copy may or may not have arrived",
     )
     send.add_argument("--site", metavar="DIR", help="site root; default: current folder")
-    send.add_argument("-v", "--verbose", action="store_true", help="print every address sent to")
+    send.add_argument(
+        "-v", "--verbose", action="store_true", help="print every address sent to and every retry"
+    )
 
 
 def run_newsletter(args: argparse.Namespace) -> int:
     root = site_root(args)
+    if args.test_to:
+        problem = address_problem(args.test_to)
+        if problem:
+            raise UsageError(f"--test-to {problem}")
+    elif not args.recipients:
+        raise UsageError("--recipients CSV is required (or --test-to ADDRESS for one test copy)")
     try:
-        site = load_site(root, default_options(), BuildCache.for_site(root))
+        found = find_issue(root, args.issue)
     except BuildError as error:
         print_errors(error)
         return EXIT_ERRORS
-    issue = find_issue(site, args.issue, root)
-    config = site.config
-    settings = smtp_settings(config, args, needed=args.send or bool(args.test_to))
-    secret = unsubscribe_secret(config, needed=args.send or bool(args.test_to))
-    factory = MessageFactory(site, issue, secret)
+    config = found.site.config
+    settings, problems = smtp_settings(config, args)
+    secret, missing = unsubscribe_secret(config)
+    problems += missing
     if args.test_to:
-        return send_test(args.test_to, factory, settings)
-    if not args.recipients:
-        raise UsageError("--recipients CSV is required (or --test-to ADDRESS for one test copy)")
+        if problems:
+            return _refuse(problems, "the test copy")
+        _note_unpublished(found)
+        return send_test(args.test_to, MessageFactory(found.site, found.issue, secret), settings)
+    return send_issue(args, root, found, settings, secret, problems)
+
+
+def send_issue(
+    args: argparse.Namespace,
+    root: Path,
+    found: FoundIssue,
+    settings: SmtpSettings,
+    secret: bytes | None,
+    setting_problems: list[str],
+) -> int:
+    """The dry run, or with --send the real send, once nothing stands in the way."""
+    issue, config = found.issue, found.site.config
     csv_path = Path(args.recipients)
-    if not csv_path.is_file():
-        raise UsageError(f"--recipients {csv_path}: no such file")
-    listed = read_recipients(csv_path, args.recipients)
+    listed, recipient_problems = recipients(csv_path, args.recipients)
+    problems = [str(item) for item in issue_problems(found, default_options().today)]
+    problems += recipient_problems + setting_problems
+    checked = ""
+    if not args.send and not setting_problems:
+        try:
+            check_server(settings)
+            checked = f"SMTP server {settings.where}: connected {settings.describe()}"
+        except ConnectFailed as exc:
+            problems.append(str(exc))
+    invalid = [str(item) for item in listed.invalid] if listed else []  # not sent to; no stop
+    if problems or listed is None:
+        _report(invalid)
+        return _refuse(problems, "the send")
     log_dir = root / config.newsletter.send_log_dir if config.newsletter.send_log_dir else None
     log_path = (log_dir or csv_path.parent) / f"nyhedsbrev-{issue.slug}.sendlog"
-    rate = args.rate if args.rate is not None else float(config.newsletter.rate)
-    summary = Summary(skipped=len(listed.duplicates), failed=len(listed.invalid))
-    summary.problems.extend(str(item) for item in listed.invalid)
+    summary = Summary(skipped=len(listed.duplicates), failed=len(invalid), problems=invalid)
+    if not args.send:
+        todo = _to_send(listed, read_state(log_path), args.resend_uncertain, summary)
+        print(checked)
+        print(
+            f"Dry run: would send {issue.title!r} to {len(todo)} of "
+            f"{len(listed.recipients)} recipients in {args.recipients} "
+            f"through {settings.where} from {sender_address(config)} ({summary.line()}). "
+            f"Send log: {log_path}. Add --send to send."
+        )
+        _report(summary.problems)
+        return EXIT_OK
     try:
-        log = SendLog(log_path) if args.send else None
+        log = SendLog(log_path)
     except SendLogBusy as exc:
         raise UsageError(str(exc)) from None
-    state = log.state if log else read_state(log_path)
     try:
-        todo: list[Recipient] = []
-        for recipient in listed.recipients:
-            key = recipient.address.lower()
-            if key in state.sent:
-                summary.skipped += 1
-            elif key in state.uncertain and not args.resend_uncertain:
-                summary.uncertain += 1
-                summary.problems.append(
-                    f"{recipient.address}: an earlier run handed it over without hearing back; "
-                    "not sent again (use --resend-uncertain to send it anyway)"
-                )
-            else:
-                todo.append(recipient)
-        if log is None:
-            print(
-                f"Dry run: would send {issue.title!r} to {len(todo)} of "
-                f"{len(listed.recipients)} recipients in {args.recipients} "
-                f"through {settings.host or '(no SMTP host set)'}:{settings.port} "
-                f"from {sender_address(config)} ({summary.line()}). "
-                f"Send log: {log_path}. Add --send to send."
-            )
-            _report(summary)
-            return EXIT_OK
-        connection = SmtpConnection(settings)
-        invalid = summary.failed
-        try:
-            send_all(todo, factory, connection, log, rate, summary, args.verbose)
-        except smtplib.SMTPAuthenticationError as exc:
-            tried = summary.sent + summary.failed - invalid + summary.uncertain
-            summary.pending = len(todo) - tried
-            summary.problems.append(f"stopped: the SMTP server refused the login: {exc.smtp_code}")
-        finally:
-            connection.close()
+        todo = _to_send(listed, log.state, args.resend_uncertain, summary)
+        rate = args.rate if args.rate is not None else float(config.newsletter.rate)
+        factory = MessageFactory(found.site, issue, secret)
+        _deliver(todo, factory, SmtpConnection(settings), log, rate, summary, args.verbose)
     finally:
-        if log is not None:
-            log.close()
-    _report(summary)
+        log.close()
+    _report(summary.problems)
     print(f"{issue.slug}: {summary.line()}. Send log: {log_path}")
-    problems = summary.failed or summary.uncertain or summary.pending
-    return EXIT_ERRORS if problems else EXIT_OK
+    return EXIT_ERRORS if summary.failed or summary.uncertain or summary.pending else EXIT_OK
 
 
-def _report(summary: Summary) -> None:
-    for problem in summary.problems:
+def _to_send(
+    listed: RecipientList, state: SendState, resend_uncertain: bool, summary: Summary
+) -> list[Recipient]:
+    """The recipients still to send to; those sent before are skipped, uncertain ones held."""
+    todo: list[Recipient] = []
+    for recipient in listed.recipients:
+        key = recipient.address.lower()
+        if key in state.sent:
+            summary.skipped += 1
+        elif key in state.uncertain and not resend_uncertain:
+            summary.uncertain += 1
+            summary.problems.append(
+                f"{recipient.address}: an earlier run handed it over without hearing back; "
+                "not sent again (use --resend-uncertain to send it anyway)"
+            )
+        else:
+            todo.append(recipient)
+    return todo
+
+
+def _deliver(
+    todo: list[Recipient],
+    factory: MessageFactory,
+    connection: SmtpConnection,
+    log: SendLog,
+    rate: float,
+    summary: Summary,
+    verbose: bool,
+) -> None:
+    """send_all, turning a server that can never take the messages into the reason it stopped."""
+    done = summary.sent + summary.failed + summary.uncertain
+    try:
+        send_all(todo, factory, connection, log, rate, summary, verbose)
+    except ConnectFailed as exc:
+        summary.pending = len(todo) - (summary.sent + summary.failed + summary.uncertain - done)
+        summary.problems.append(f"stopped: {exc}")
+    finally:
+        connection.close()
+
+
+def _refuse(problems: list[str], what: str) -> int:
+    _report(problems)
+    verb = "stops" if len(problems) == 1 else "stop"
+    print(
+        f"sitegen: {plural(len(problems), 'problem')} {verb} {what}; nothing was sent",
+        file=sys.stderr,
+    )
+    return EXIT_ERRORS
+
+
+def _report(problems: list[str]) -> None:
+    for problem in problems:
         print(problem, file=sys.stderr)
 
 
+def check_server(settings: SmtpSettings) -> None:
+    """Open a session as a send would (STARTTLS, login) and close it; raises ConnectFailed."""
+    connection = SmtpConnection(settings)
+    try:
+        connection.connect()
+    finally:
+        connection.close()
+
+
 def send_test(address: str, factory: MessageFactory, settings: SmtpSettings) -> int:
-    problem = address_problem(address)
-    if problem:
-        raise UsageError(f"--test-to {problem}")
     data = factory.message(Recipient(address, "", 0), subject_prefix="[TEST] ")
     connection = SmtpConnection(settings)
     try:
         connection.deliver(sender_address(factory.config), address, data, lambda: None)
-    except (Refused, Lost, smtplib.SMTPException, OSError) as exc:
+    except (ConnectFailed, Refused, Lost, smtplib.SMTPException, OSError) as exc:
         print(f"sitegen: test copy to {address} not sent: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     finally:
@@ -251,8 +359,61 @@ def send_test(address: str, factory: MessageFactory, settings: SmtpSettings) -> 
     return EXIT_OK
 
 
-def find_issue(site: Site, wanted: str, root: Path) -> NewsletterIssue:
-    """The published issue named by its slug or by its Markdown file."""
+def _note_unpublished(found: FoundIssue) -> None:
+    """A test copy of a draft: say what differs from the site as it is now."""
+    if found.published:
+        return
+    issue = found.issue
+    state = "a draft" if issue.draft else "dated after today"
+    print(
+        f'note: {issue.source} is {state}: its web page, the email\'s "view in browser" link, '
+        "is not on the site until it is published",
+        file=sys.stderr,
+    )
+    today = default_options().today
+    for case in issue.cases:
+        if case.draft or case.date > today:
+            print(
+                f"note: {case.source} is {'a draft' if case.draft else 'dated after today'}: "
+                "this test copy features it, but a sent issue features published cases only",
+                file=sys.stderr,
+            )
+
+
+def find_issue(root: Path, wanted: str) -> FoundIssue:
+    """The issue named by its slug or its Markdown file: published, else draft or future.
+
+    Raises BuildError when the site has errors, UsageError when there is no such issue.
+    """
+    model = _load(root, default_options())
+    issue = _named(model.site, wanted, root)
+    if issue is not None:
+        return _found(model, issue, published=True)
+    everything = _load(root, default_options(drafts=True, future=True))
+    issue = _named(everything.site, wanted, root)
+    if issue is not None:
+        return _found(everything, issue, published=False)
+    known = ", ".join(
+        issue.slug + ("" if issue in model.site.newsletter_issues else " (not published)")
+        for issue in everything.site.newsletter_issues
+    )
+    raise UsageError(f"no newsletter issue {wanted!r}; issues: {known or 'none'}")
+
+
+def _load(root: Path, options: BuildOptions) -> Model:
+    inputs = load_inputs(root)
+    model = load_model(inputs, options, Memo(inputs, BuildCache.for_site(root)))
+    if model.errors:
+        raise BuildError(model.errors)
+    return model
+
+
+def _found(model: Model, issue: NewsletterIssue, published: bool) -> FoundIssue:
+    docs = {doc.source.path: doc for doc in model.docs}
+    return FoundIssue(model.site, issue, docs, published)
+
+
+def _named(site: Site, wanted: str, root: Path) -> NewsletterIssue | None:
     for issue in site.newsletter_issues:
         if wanted == issue.slug:
             return issue
@@ -262,39 +423,4 @@ def find_issue(site: Site, wanted: str, root: Path) -> NewsletterIssue:
             (root / path).resolve(),
         ):
             return issue
-    known = ", ".join(issue.slug for issue in site.newsletter_issues) or "none"
-    raise UsageError(
-        f"no published newsletter issue {wanted!r} (drafts and issues dated after today "
-        f"cannot be sent); issues: {known}"
-    )
-
-
-def smtp_settings(config: Config, args: argparse.Namespace, needed: bool) -> SmtpSettings:
-    """Server settings from sitegen.toml and the command line; the password from the environment."""
-    settings = config.newsletter
-    host = args.smtp_host or settings.smtp_host
-    port = args.smtp_port or settings.smtp_port
-    password = ""
-    if needed and not host:
-        raise UsageError("no SMTP server: set newsletter.smtp_host or pass --smtp-host")
-    if needed and settings.smtp_user:
-        password = os.environ.get(settings.smtp_password_env, "")
-        if not password:
-            raise UsageError(
-                f"newsletter.smtp_user is set: put the password in the environment variable "
-                f"{settings.smtp_password_env}"
-            )
-    return SmtpSettings(host, port, settings.smtp_starttls, settings.smtp_user, password)
-
-
-def unsubscribe_secret(config: Config, needed: bool) -> bytes | None:
-    """The key that signs unsubscribe tokens; required to send when there is an unsubscribe page."""
-    if not config.newsletter.unsubscribe_url:
-        return None
-    secret = os.environ.get(config.newsletter.unsubscribe_secret_env, "")
-    if needed and not secret:
-        raise UsageError(
-            f"newsletter.unsubscribe_url is set: put the token secret in the environment "
-            f"variable {config.newsletter.unsubscribe_secret_env}"
-        )
-    return secret.encode() or None
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.policy
 import functools
@@ -11,7 +12,8 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.header import Header
+from email.headerregistry import Address, Group
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -31,6 +33,11 @@ SEND_HOUR = 8  # the Date of a built message: the issue's day, 08:00 in Denmark
 _URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
 _SIZE = re.compile(r'\b(width|height)="(\d+)"')
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+HEADER_LINE = 78  # RFC 5322's recommended line length
+_EXACT_HEADERS = ("subject", "list-unsubscribe")
+READERS = "Nyhedsbrevets modtagere"  # the To of the built copy: an empty group, no address
+_BETWEEN_URLS = re.compile(r"(?<=>)\s*,\s*(?=<)")
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 @dataclass(frozen=True)
@@ -56,14 +63,25 @@ def unsubscribe_token(secret: bytes, address: str) -> str:
     return hmac.new(secret, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def subscriber_id(address: str) -> str:
+    """The address as it travels in the unsubscribe link: URL-safe base64 without padding.
+
+    Not a secret (the token is what proves the link is ours), but the address itself does not
+    stand in the link, where spam filters count it against the message (GB_CUSTOM_HTM_URI).
+    """
+    return base64.urlsafe_b64encode(address.strip().encode()).decode("ascii").rstrip("=")
+
+
 def unsubscribe_for(config: Config, address: str | None, secret: bytes | None) -> Unsubscribe:
     """The unsubscribe links of one recipient; without one, the general links."""
     settings = config.newsletter
     mail_to = settings.unsubscribe_mailto or config.contact.email
-    mailto = f"mailto:{mail_to}?subject={quote('Afmeld nyhedsbrev')}"
-    page = settings.unsubscribe_url
+    mailto = quote(f"mailto:{mail_to}?subject={quote('Afmeld nyhedsbrev')}", safe=_URL_SAFE)
+    page = quote(settings.unsubscribe_url, safe=_URL_SAFE)
     if page and address is not None and secret is not None:
-        query = urlencode({"email": address, "token": unsubscribe_token(secret, address)})
+        query = urlencode(
+            {"id": subscriber_id(address), "token": unsubscribe_token(secret, address)}
+        )
         page += ("&" if "?" in page else "?") + query
     return Unsubscribe(mailto, page)
 
@@ -125,6 +143,55 @@ def message_id(config: Config, issue: NewsletterIssue, address: str | None = Non
     return f"<nyhedsbrev.{issue.date:%Y%m%d}.{issue.slug}{recipient}@{domain}>"
 
 
+class _ExactPolicy(email.policy.EmailPolicy):
+    """The SMTP policy, except that Subject and List-Unsubscribe keep their text exactly.
+
+    The standard folder mixes plain and encoded words in a long Subject and can double or drop
+    the space where it switches ("klimatilpasning i  Køge"), decodes a title that looks like an
+    encoded word, and turns a long List-Unsubscribe into encoded words no mail program reads as
+    URLs. These two are stored as given and folded by `_fold_exactly`.
+    """
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        stored = super().header_store_parse(name, value)
+        if name.lower() in _EXACT_HEADERS and isinstance(value, str):
+            return name, value  # as given: parsing would decode what looks like an encoded word
+        return stored
+
+    def fold(self, name: str, value: str) -> str:
+        exact = _fold_exactly(name, str(value), self.linesep)
+        return str(super().fold(name, value)) if exact is None else exact
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        exact = _fold_exactly(name, str(value), self.linesep)
+        return super().fold_binary(name, value) if exact is None else exact.encode("ascii")
+
+
+POLICY = _ExactPolicy(linesep="\r\n")
+
+
+def _fold_exactly(name: str, value: str, linesep: str) -> str | None:
+    """The header line for Subject and List-Unsubscribe; None for the others."""
+    if name.lower() == "subject":
+        if value.isascii() and "=?" not in value:  # nothing a mail program would decode
+            return _folded_at_spaces(name, value, linesep)
+        encoded = Header(value, "utf-8", header_name=name).encode(linesep=linesep)
+        return f"{name}: {encoded}{linesep}"  # all of it in encoded words, spaces included
+    if name.lower() == "list-unsubscribe":  # RFC 2369: <URL>, <URL>; folded between them
+        return f"{name}: " + f",{linesep} ".join(_BETWEEN_URLS.split(value)) + linesep
+    return None
+
+
+def _folded_at_spaces(name: str, value: str, linesep: str) -> str:
+    """Plain text folded at its spaces: each fold's whitespace is the space it stands for."""
+    lines = [f"{name}:"]
+    for index, word in enumerate(value.split(" ")):
+        if index and word and len(lines[-1]) + 1 + len(word) > HEADER_LINE:
+            lines.append("")
+        lines[-1] += " " + word
+    return linesep.join(lines) + linesep
+
+
 def compose(
     config: Config,
     issue: NewsletterIssue,
@@ -134,14 +201,16 @@ def compose(
     to: Address | None = None,
     date: dt.datetime | None = None,
 ) -> EmailMessage:
-    """multipart/alternative (text first, then HTML) with the list headers of RFC 2369/8058."""
+    """multipart/alternative (text first, then HTML) with the list headers of RFC 2369/8058.
+
+    Without `to` (the built copy) it is addressed to the readers as an empty group.
+    """
     settings = config.newsletter
-    message = EmailMessage(policy=email.policy.SMTP)
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = issue.title
     sender = sender_address(config)
     message["From"] = Address(settings.from_name or config.site.title, addr_spec=sender)
-    if to is not None:
-        message["To"] = to
+    message["To"] = Group(READERS) if to is None else to
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
     message["Date"] = format_datetime(date or issue_datetime(issue))
