@@ -40,6 +40,16 @@ COMMANDS = (
         "sitegen.check.command",
     ),
     Command("newsletter", "send a newsletter issue by e-mail", "sitegen.newsletter.send"),
+    Command(
+        "deploy",
+        "publish output/ to a folder or a server as a new release, switched atomically",
+        "sitegen.deploy.command",
+    ),
+    Command(
+        "subscribers",
+        "run the subscription service; list, export, import or remove subscribers",
+        "sitegen.subscribers.command",
+    ),
 )
 
 

@@ -131,6 +131,64 @@ class NewsletterSection:
         "", "Folder for send logs; empty keeps each log next to its recipients file."
     )
     rate: int = _doc(10, "Messages sent per second at most (`--rate`); 0 for no limit.")
+    dkim_selector: str = _doc(
+        "", "DKIM selector (`<selector>._domainkey.<domain>`); empty: messages are not signed."
+    )
+    dkim_domain: str = _doc("", "Domain the DKIM signature is made for (`d=`), e.g. the From's.")
+    dkim_key_env: str = _doc(
+        "SITEGEN_DKIM_PRIVATE_KEY",
+        "Environment variable with the DKIM private key (PEM), read only when signing.",
+    )
+
+
+@dataclass(frozen=True)
+class SubscribersSection:
+    url: str = _doc(
+        "",
+        "Public base URL of `sitegen subscribers serve`, e.g. "
+        "`https://nyhedsbrev.borgerdialog.dk/`: the signup form posts to its `tilmeld`, "
+        "unsubscribe links go to its `afmeld`. "
+        "Empty: no subscription service.",
+    )
+    database: str = _doc(
+        "subscribers.db",
+        "SQLite file of the subscribers, relative to the site root or absolute (`--db`).",
+    )
+    consent_text: str = _doc(
+        "Vi bruger kun din adresse til at sende nyhedsbrevet. "
+        "Du kan altid afmelde dig med linket i hvert nyhedsbrev.",
+        "The consent text shown under the signup form; each signup records it and its version.",
+    )
+    confirm_hours: int = _doc(
+        48, "Hours a confirmation link is valid; unconfirmed signups are deleted after it."
+    )
+    signups_per_hour: int = _doc(
+        20, "Signups the service takes per IP address and hour; 0 for no limit."
+    )
+
+    def endpoint(self, name: str) -> str:
+        """The absolute URL of one of the service's pages: endpoint('tilmeld')."""
+        return self.url + ("" if self.url.endswith("/") else "/") + name
+
+
+@dataclass(frozen=True)
+class DeploySection:
+    target: str = _doc(
+        "",
+        "Where `sitegen deploy` publishes: a local folder or `user@host:/path` (rsync over SSH).",
+    )
+    keep: int = _doc(5, "How many releases a deploy keeps on the server (`--keep`).")
+    ssh: str = _doc(
+        "ssh", "The SSH command with its options, e.g. `ssh -p 2222 -i ~/.ssh/cfb_deploy`."
+    )
+    bandwidth_limit: int = _doc(
+        0, "KiB per second an upload may use at most (rsync `--bwlimit`); 0 for no limit."
+    )
+    reload_command: str = _doc(
+        "",
+        "Shell command run where the target is after `current` switched, e.g. "
+        "`sudo systemctl reload nginx` (so the server reads the new redirect map).",
+    )
 
 
 @dataclass(frozen=True)
@@ -146,6 +204,8 @@ class Config:
     markdown: MarkdownSection = field(default_factory=MarkdownSection)
     search: SearchSection = field(default_factory=SearchSection)
     newsletter: NewsletterSection = field(default_factory=NewsletterSection)
+    deploy: DeploySection = field(default_factory=DeploySection)
+    subscribers: SubscribersSection = field(default_factory=SubscribersSection)
 
     @property
     def base_path(self) -> str:
@@ -299,6 +359,16 @@ def _check_values(config: Config, lines: dict[tuple[str, str], int], errors: Err
             CONFIG_FILE, line("pagination", "per_page"), "pagination.per_page", "must be at least 1"
         )
     _check_newsletter(config.newsletter, line, errors)
+    _check_subscribers(config.subscribers, line, errors)
+    if config.deploy.keep < 1:
+        errors.add(CONFIG_FILE, line("deploy", "keep"), "deploy.keep", "must be at least 1")
+    if config.deploy.bandwidth_limit < 0:
+        errors.add(
+            CONFIG_FILE,
+            line("deploy", "bandwidth_limit"),
+            "deploy.bandwidth_limit",
+            "must be 0 or more",
+        )
     bad_urls: dict[str, str] = {}
     for f in dataclasses.fields(UrlsSection):
         pattern: str = getattr(config.urls, f.name)
@@ -348,6 +418,49 @@ def _check_newsletter(
         )
     if settings.rate < 0:
         errors.add(CONFIG_FILE, line("newsletter", "rate"), "newsletter.rate", "must be 0 or more")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_subscribers(
+    settings: SubscribersSection, line: Callable[[str, str], int], errors: ErrorList
+) -> None:
+    """The service's URL must be https (RFC 8058), except on this machine for testing."""
+    url = urlsplit(settings.url)
+    if settings.url and not (
+        url.netloc
+        and (url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK_HOSTS))
+        and not url.query
+        and not url.fragment
+    ):
+        errors.add(
+            CONFIG_FILE,
+            line("subscribers", "url"),
+            "subscribers.url",
+            "must be an https URL without ?query or #fragment (http only for 127.0.0.1)",
+        )
+    if not settings.database:
+        errors.add(
+            CONFIG_FILE,
+            line("subscribers", "database"),
+            "subscribers.database",
+            "must not be empty",
+        )
+    if settings.confirm_hours < 1:
+        errors.add(
+            CONFIG_FILE,
+            line("subscribers", "confirm_hours"),
+            "subscribers.confirm_hours",
+            "must be at least 1",
+        )
+    if settings.signups_per_hour < 0:
+        errors.add(
+            CONFIG_FILE,
+            line("subscribers", "signups_per_hour"),
+            "subscribers.signups_per_hour",
+            "must be 0 or more",
+        )
 
 
 def url_pattern_problem(pattern: str, needs_slug: bool) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from sitegen.cli import main
 from tests.conftest import CASE, REPO
+from tests.photos import tiny_png
 
 AEROE = """\
 ---
@@ -61,7 +62,7 @@ def problem_site(new_site: Callable[[dict[str, str]], Path]) -> Path:
             "content/pages/om.md": OM,
         }
     )
-    (root / "content/cases/kort.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (root / "content/cases/kort.png").write_bytes(tiny_png())
     return root
 
 

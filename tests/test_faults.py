@@ -149,7 +149,7 @@ def test_full_disk_keeps_old_output_and_names_the_file(
     assert main(["build", "--site", str(root), "-q"]) == 1
     err = capsys.readouterr().err
     assert err == (
-        f"sitegen: could not write {root}/output/cases/anden/index.html: No space left on "
+        f"sitegen: could not write {root}/output/.sitegen/pages.json: No space left on "
         "device; the previous output is unchanged\n"
     )
     assert read_tree(root / "output") == before

@@ -26,6 +26,7 @@ from sitegen.build.pipeline import build, build_files
 from sitegen.config import default_options
 from sitegen.content.markdown import MarkdownRenderer, is_unsafe_url
 from sitegen.errors import BuildError
+from tests.photos import tiny_png
 
 PAYLOADS = [
     "<script>alert('x')</script>",
@@ -388,7 +389,7 @@ def test_raw_html_is_kept_for_trusted_editors(new_site: Callable[[dict[str, str]
             "content/cases/b.md": CASE.format(title="B"),
         }
     )
-    (root / "content/cases/kort.png").write_bytes(b"\x89PNG")
+    (root / "content/cases/kort.png").write_bytes(tiny_png())
     html_out = next(c for c in build_files(root, default_options()).site.cases if c.title == "A")
     assert '<script>alert("body")</script>' in html_out.body_html
     assert 'onclick="alert(1)"' in html_out.body_html
@@ -402,7 +403,7 @@ def test_safe_html_sanitizes_raw_html(new_site: Callable[[dict[str, str]], Path]
             "content/cases/b.md": CASE.format(title="B"),
         }
     )
-    (root / "content/cases/kort.png").write_bytes(b"\x89PNG")
+    (root / "content/cases/kort.png").write_bytes(tiny_png())
     body = next(c for c in build_files(root, default_options()).site.cases if c.title == "A")
     html_out = body.body_html
     scan = PageScan()

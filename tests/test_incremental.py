@@ -251,7 +251,7 @@ import sitegen.build.parallel as parallel
 
 log, parent, real, calls = Path(sys.argv[1]), os.getpid(), parallel.map_items, []
 
-def spying(work, count, jobs):
+def spying(work, count, jobs, *more):
     call = len(calls)
     calls.append(count)
 
@@ -262,7 +262,7 @@ def spying(work, count, jobs):
                 file.write(f"{call} {index}\\n")
         return result
 
-    return real(logged, count, jobs)
+    return real(logged, count, jobs, *more)
 
 parallel.map_items = spying
 from sitegen.cli import main

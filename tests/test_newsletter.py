@@ -104,8 +104,9 @@ def test_email_images_are_scaled_to_the_column(basic_out: Path) -> None:
     page = parse_html((basic_out / "nyhedsbrev/juni-2013/email.html").read_text())
     image = next(attrs for tag, attrs in page.tags if tag == "img")
     assert (image["width"], image["height"]) == ("552", "276")  # 800x400 scaled to fit
-    assert image["src"] == "https://example.org/cfb/media/newsletter/moede.png"
-    assert (basic_out / "media/newsletter/moede.png").exists()
+    # The email's copy of the image (JPEG or PNG, at most 1200 px wide), by its absolute URL.
+    assert image["src"] == "https://example.org/cfb/media/newsletter/moede.40w.png"
+    assert (basic_out / "media/newsletter/moede.40w.png").exists()
 
 
 def test_message_parses_back_into_text_and_html(basic_out: Path) -> None:

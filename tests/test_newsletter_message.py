@@ -15,9 +15,9 @@ import pytest
 
 from sitegen.build.pipeline import build_files, load_site
 from sitegen.config import default_options
-from sitegen.newsletter.recipients import Recipient
 from sitegen.newsletter.send import MessageFactory
 from sitegen.render.email import unsubscribe_token
+from sitegen.subscribers.recipients import Recipient
 from tests.conftest import CASE
 
 SECRET = b"tokenhemmelighed"

@@ -17,8 +17,8 @@ import pytest
 
 from sitegen.build.pipeline import build_files, load_site
 from sitegen.config import default_options
-from sitegen.newsletter.recipients import Recipient
 from sitegen.newsletter.send import MessageFactory
+from sitegen.subscribers.recipients import Recipient
 
 LIMIT = 1.0
 

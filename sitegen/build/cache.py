@@ -40,6 +40,7 @@ class BuildCache:
         self._delta: dict[str, set[bytes]] = {}  # keys stored in the delta file (or to be)
         self._records: dict[str, Any] = {}
         self._digests: dict[int, tuple[bytes, bytes]] = {}  # id(bytes) -> (bytes, digest)
+        self._blobs: dict[bytes, bytes] = {}  # stored bytes of an in-memory cache
         self._pruned = False
 
     @classmethod
@@ -115,6 +116,34 @@ class BuildCache:
         self._digests[id(data)] = (data, digest)
         return digest
 
+    def blob(self, key: bytes) -> Path | bytes | None:
+        """A stored file's bytes (in memory) or where they are (on disk); None if missing."""
+        if self.folder is None:
+            return self._blobs.get(key)
+        path = self.folder / "blobs" / key.hex()
+        return path if path.is_file() else None
+
+    def store_blob(self, key: bytes, data: bytes) -> Path | bytes:
+        """Keep `data` (an image copy, say) by `key`; safe to call from forked workers."""
+        if self.folder is None:
+            self._blobs[key] = data
+            return data
+        path = self.folder / "blobs" / key.hex()
+        return path if self._write_bytes(path, data) else data
+
+    def keep_blobs(self, keys: Iterable[bytes]) -> None:
+        """Remove every stored blob but those of `keys` (what the current site uses)."""
+        wanted = set(keys)
+        if self.folder is None:
+            self._blobs = {key: data for key, data in self._blobs.items() if key in wanted}
+            return
+        names = {key.hex() for key in wanted}
+        with contextlib.suppress(OSError), os.scandir(self.folder / "blobs") as listing:
+            for entry in listing:
+                if entry.name not in names:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
     def load_record(self, name: str) -> Any | None:
         """A named record (such as the output manifest); None when missing or damaged."""
         if self.folder is not None and name not in self._records:
@@ -162,6 +191,21 @@ class BuildCache:
         except OSError:
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(temp)
+
+    def _write_bytes(self, path: Path, data: bytes) -> bool:
+        """Write atomically; False when it could not be written (the caller keeps the bytes)."""
+        self._prune_other_versions()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temp, path)
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(temp)
+            return False
+        return True
 
     def _prune_other_versions(self) -> None:
         """Remove cache folders of old versions, keeping the newest few for switching back."""

@@ -98,6 +98,8 @@ def run_build(args: argparse.Namespace) -> int:
             f"sitegen: {count} with problems left out (not built); `sitegen check` shows them",
             file=sys.stderr,
         )
+    for gone in result.gone if not args.quiet else ():
+        print(gone.report(), file=sys.stderr)
     if args.verbose:
         for item in result.files:
             print(item.path)

@@ -34,6 +34,7 @@ OUTPUT_LIBRARIES = (
     "css-inline",
     "pagefind",
     "pagefind-bin",
+    "pillow",
 )
 
 

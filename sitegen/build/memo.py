@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -24,13 +25,18 @@ from sitegen.build.cache import BuildCache
 from sitegen.build.digest import Fingerprints, digest_bytes
 from sitegen.build.inputs import Inputs
 from sitegen.build.parallel import map_items
+from sitegen.content.images import is_image_file
+from sitegen.content.load import StaticFile
 from sitegen.content.markdown import MarkdownRenderer
 from sitegen.content.model import Site
 from sitegen.content.parse import ParsedDoc, parse_source
 from sitegen.content.site import check_fields
 from sitegen.errors import ErrorList, SiteError
-from sitegen.render.files import Progress, RenderedFile, Route, output_path
+from sitegen.render.assets import hash_theme_assets
+from sitegen.render.files import Progress, RenderedFile, Route, StoredFile, output_path
+from sitegen.render.images import ImageInfo, ImageProblem, probe
 from sitegen.render.pages import assemble, render_route
+from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, make_copies, plan
 from sitegen.render.routes import site_routes
 from sitegen.render.search import SearchIndexError, search_index
 from sitegen.render.templating import make_environment, site_globals
@@ -70,6 +76,7 @@ class Memo:
     ) -> None:
         self.inputs, self.cache, self.jobs, self.progress = inputs, cache, jobs, progress
         self.prints = Fingerprints()
+        self._images: dict[str, _ImageSource] = {}  # by path inside output/
 
     def parse(self, errors: ErrorList) -> list[ParsedDoc]:
         """Every source parsed (front matter checked too), in order; failures go to `errors`."""
@@ -104,14 +111,126 @@ class Memo:
         pairs = zip(sources, parts, strict=True)
         return [ParsedDoc(source, *found) for source, found in pairs if found]
 
-    def render(self, site: Site, docs: list[ParsedDoc], errors: ErrorList) -> list[RenderedFile]:
-        """Every file of the site (pages and static files) in a stable order."""
+    def image_plan(self, site: Site, errors: ErrorList) -> Plan:
+        """The copies of every image file and the pictures the pages show.
+
+        Each file is read and checked once per version of its bytes; one that cannot be read
+        is an error at every line that shows it (at the file itself when none does).
+        """
+        cache, images = self.cache, self._images
+        theme = f"{self.inputs.config.paths.templates}/"
+        for item in self.inputs.static:  # the theme's own images are its business
+            if is_image_file(item.dest) and not item.source.startswith(theme):
+                images[item.dest] = _ImageSource(item, digest_bytes(item.data))
+        sources = list(images.values())
+        keys = [
+            digest_bytes(b"probe", source.digest, source.file.dest.rsplit(".", 1)[-1].encode())
+            for source in sources
+        ]
+        known = [cache.get("images", key) if cache else None for key in keys]
+        missing = [index for index, found in enumerate(known) if found is None]
+
+        def read(number: int) -> ImageInfo | str:
+            item = sources[missing[number]].file
+            try:
+                return probe(item.data, item.dest)
+            except ImageProblem as exc:
+                return str(exc)
+
+        for number, found in enumerate(map_items(read, len(missing), self.jobs, 2)):
+            known[missing[number]] = found
+            if cache and isinstance(found, ImageInfo):  # a problem is looked at again
+                cache.put("images", keys[missing[number]], found)
+        if cache:
+            cache.keep("images", keys)
+        for source, fact in zip(sources, known, strict=True):
+            source.info = fact if isinstance(fact, ImageInfo) else None
+            source.problem = fact if isinstance(fact, str) else ""
+        shown_at: set[str] = set()
+        for use in site.images:
+            broken = images.get(use.file)
+            if broken is not None and broken.problem:
+                shown_at.add(use.file)
+                message = f"{broken.file.source!r} {broken.problem}"
+                errors.add(use.source, use.line, "image", message)
+        for source in sources:
+            if source.problem and source.file.dest not in shown_at:
+                errors.add(source.file.source, 0, "", source.problem)
+        infos = {source.file.dest: source.info for source in sources if source.info}
+        return plan(site.images, infos, site.config.href)
+
+    def image_files(self, image_plan: Plan, errors: ErrorList) -> list[tuple[str, RenderedFile]]:
+        """Every copy of `image_plan` as (the source's path, the file), encoded on every core.
+
+        Copies are kept in the cache by the digest of their source and their settings (the
+        encoder settings and Pillow's version are code, covered by the cache folder's name),
+        so only a new or changed image is encoded; on disk they stay there until written.
+        """
+        cache, images = self.cache, self._images
+        made: dict[str, RenderedFile] = {}
+        keys: dict[Derivative, bytes] = {}
+        missing: dict[str, list[Derivative]] = {}
+        for copy in image_plan.derivatives:
+            source = images[copy.file]
+            if copy.kind == "clean" and (source.info is None or source.info.clean):
+                made[copy.path] = RenderedFile(copy.path, source.file.data)
+                continue
+            settings = pickle.dumps((copy.kind, copy.width, copy.height, copy.focus))
+            key = keys[copy] = digest_bytes(b"copy", source.digest, settings)
+            stored = cache.get("copies", key) if cache else None
+            blob = cache.blob(key) if cache and stored else None
+            if isinstance(stored, bytes) and blob is not None:
+                made[copy.path] = _stored(copy.path, blob, stored)
+            else:
+                missing.setdefault(copy.file, []).append(copy)
+        tasks = _image_tasks(missing, self.jobs)
+
+        def encode(number: int) -> list[tuple[bytes, Path | bytes]] | str:
+            file, copies = tasks[number]
+            source = images[file]
+            assert source.info is not None
+            try:
+                data = make_copies(source.file.data, source.info, copies)
+            except (ImageProblem, OSError, ValueError) as exc:
+                return f"cannot be converted: {exc}"
+            pairs = zip(copies, data, strict=True)
+            return [
+                (digest_bytes(d), cache.store_blob(keys[c], d) if cache else d) for c, d in pairs
+            ]
+
+        for number, results in enumerate(map_items(encode, len(tasks), self.jobs, 1)):
+            file, copies = tasks[number]
+            if isinstance(results, str):
+                errors.add(images[file].file.source, 0, "", results)
+                continue
+            for copy, (digest, kept) in zip(copies, results, strict=True):
+                if cache and isinstance(kept, bytes):  # a worker's memory, or a failed write
+                    kept = cache.store_blob(keys[copy], kept)
+                made[copy.path] = _stored(copy.path, kept, digest)
+                if cache:
+                    cache.put("copies", keys[copy], digest)
+        if cache:
+            cache.keep("copies", keys.values())
+            cache.keep_blobs(keys.values())
+        derivatives = image_plan.derivatives
+        return [(copy.file, made[copy.path]) for copy in derivatives if copy.path in made]
+
+    def render(
+        self,
+        site: Site,
+        docs: list[ParsedDoc],
+        errors: ErrorList,
+        pictures: dict[str, Picture] | None = None,
+        images: list[tuple[str, RenderedFile]] | None = None,
+    ) -> list[RenderedFile]:
+        """Every file of the site (pages, static files, image copies) in a stable order."""
         cache = self.cache
-        env = make_environment(site.config)
+        static, assets = hash_theme_assets(self.inputs.static, site.config)
+        env = make_environment(site.config, assets)
         env.globals.update(site_globals(site))
         if cache and cache.folder:  # compiled templates, checked against their source by Jinja
             env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
-        routes = site_routes(site)
+        routes = attach_pictures(site_routes(site), site, pictures or {})
         keys: list[Any] = [None] * len(routes)
         if cache:
             cache.forget_digests()
@@ -149,7 +268,7 @@ class Memo:
                 self.progress(number + 1, len(missing))
         if cache:
             cache.keep("render", [key for key in keys if key])
-        return assemble(self.inputs.static, routes, pages, failures, errors)
+        return assemble(static, routes, pages, failures, errors, images or [])
 
     def search(self, files: list[RenderedFile], errors: ErrorList) -> list[RenderedFile]:
         """The site's files plus its search index, in path order; a Pagefind failure is an error.
@@ -200,6 +319,34 @@ class Memo:
             self.prints.remember(card, digest_bytes(b"card", front, made_of))
             made_of = pickle.dumps((case.slug, case.url, config, case.links + case.body_links))
             self.prints.remember(case, digest_bytes(b"case", digest_of[case.source], made_of))
+
+
+@dataclasses.dataclass
+class _ImageSource:
+    """An image file of the site during one build: its digest and what reading it found."""
+
+    file: StaticFile
+    digest: bytes
+    info: ImageInfo | None = None
+    problem: str = ""  # why it cannot be read, if it cannot
+
+
+def _stored(path: str, kept: Path | bytes, digest: bytes) -> RenderedFile:
+    return StoredFile(path, kept, digest) if isinstance(kept, Path) else RenderedFile(path, kept)
+
+
+def _image_tasks(
+    missing: dict[str, list[Derivative]], jobs: int
+) -> list[tuple[str, list[Derivative]]]:
+    """Copies to encode, grouped so that a task decodes its source once: by source when there
+    are enough sources to keep every core busy, else by source and format."""
+    if len(missing) >= jobs * 4:
+        return list(missing.items())
+    return [
+        (file, [copy for copy in copies if copy.kind == kind])
+        for file, copies in missing.items()
+        for kind in dict.fromkeys(copy.kind for copy in copies)
+    ]
 
 
 def _doc_parts(doc: ParsedDoc) -> tuple[Any, ...]:

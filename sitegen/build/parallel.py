@@ -37,9 +37,18 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def map_items(work: Callable[[int], Result], count: int, jobs: int) -> list[Result]:
-    """[work(0), ..., work(count - 1)], spread over `jobs` forked processes when it pays."""
-    jobs = min(jobs, count // MIN_ITEMS_PER_JOB)
+def map_items(
+    work: Callable[[int], Result],
+    count: int,
+    jobs: int,
+    min_items_per_job: int = MIN_ITEMS_PER_JOB,
+) -> list[Result]:
+    """[work(0), ..., work(count - 1)], spread over `jobs` forked processes when it pays.
+
+    `min_items_per_job` is how many items make starting a worker worth it: 1 for slow items
+    such as encoding an image, whose results are then handed out one at a time.
+    """
+    jobs = min(jobs, count // min_items_per_job)
     if jobs <= 1 or not _can_fork():
         return [work(index) for index in range(count)]
     import multiprocessing
@@ -48,7 +57,7 @@ def map_items(work: Callable[[int], Result], count: int, jobs: int) -> list[Resu
     _work = work
     try:
         context = multiprocessing.get_context("fork")
-        chunk = max(1, math.ceil(count / (jobs * 8)))
+        chunk = max(1, math.ceil(count / (jobs * 8))) if min_items_per_job > 1 else 1
         with context.Pool(jobs) as pool:
             return pool.map(_call, range(count), chunksize=chunk)
     finally:

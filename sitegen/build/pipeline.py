@@ -21,6 +21,7 @@ from sitegen.content.model import Site
 from sitegen.content.parse import ParsedDoc
 from sitegen.content.site import build_site, left_out_drafts
 from sitegen.errors import BuildError, ErrorList, SiteError
+from sitegen.output.published import GoneUrl, gone_since, read_published
 from sitegen.output.write import OutputError, WriteReport, write_output, write_tracked
 from sitegen.render.files import Progress, RenderedFile
 
@@ -31,6 +32,7 @@ class BuildResult:
     files: list[RenderedFile]
     report: WriteReport | None = None
     left_out: tuple[SiteError, ...] = ()  # problems in drafts this build leaves out
+    gone: tuple[GoneUrl, ...] = ()  # URLs the previous output had and this build has not
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ def build_files(
         if model.errors:
             raise BuildError(model.errors)
         errors = ErrorList()
-        files = memo.render(model.site, model.docs, errors)  # render
+        images = memo.image_plan(model.site, errors)  # each image's copies and pictures
+        copies = [] if errors else memo.image_files(images, errors)  # encoded on every core
+        files = memo.render(model.site, model.docs, errors, images.pictures, copies)  # render
         errors.raise_if_any()
         if inputs.config.search.enabled:
             files = memo.search(files, errors)  # search index
@@ -88,6 +92,7 @@ def build(
     if not inputs.errors:  # a bad config is reported as such by build_files
         check_output_folder(inputs.config, target)  # before anything (the cache too) is written
     result = build_files(root, options, progress, cache, jobs, inputs)
+    previous = read_published(target)  # what the output about to be replaced publishes
     with collector_paused():  # write
         if cache is None:
             report = write_output(result.files, target)
@@ -95,7 +100,8 @@ def build(
             report = write_tracked(
                 result.files, target, cache, inputs_digest(inputs, options, target)
             )
-    return BuildResult(result.site, result.files, report, result.left_out)
+    gone = gone_since(previous, ((item.path, item.data) for item in result.files))
+    return BuildResult(result.site, result.files, report, result.left_out, tuple(gone))
 
 
 def load_model(inputs: Inputs, options: BuildOptions, memo: Memo | None = None) -> Model:

@@ -17,8 +17,11 @@ from sitegen.build.memo import Memo
 from sitegen.build.pipeline import load_model
 from sitegen.check.editorial import check_docs
 from sitegen.check.external import check_links, external_links
+from sitegen.check.images import image_warnings
 from sitegen.config import default_options
 from sitegen.errors import ErrorList, SiteError, UsageError, plural
+from sitegen.output.published import GoneUrl, gone_since, read_published
+from sitegen.render.pictures import Picture
 
 
 def as_warning(item: SiteError) -> str:
@@ -56,13 +59,20 @@ def run_check(args: argparse.Namespace) -> int:
     memo = Memo(inputs, BuildCache.for_site(root))
     model = load_model(inputs, options, memo)  # the build's stages, without writing
     errors = sorted(set(model.errors))
-    if not errors:  # template errors, as a build would find them
+    gone: list[GoneUrl] = []
+    pictures: dict[str, Picture] = {}
+    if not errors:  # unreadable images and template errors, as a build would find them
         rendering = ErrorList()
-        memo.render(model.site, model.docs, rendering)
+        pictures = memo.image_plan(model.site, rendering).pictures  # planned, not encoded
+        files = memo.render(model.site, model.docs, rendering, pictures)
         errors = sorted(set(rendering.errors))
+        previous = read_published(inputs.config.path("output"))
+        gone = gone_since(previous, ((item.path, item.data) for item in files))
     config, docs = inputs.config, model.docs
     featured = {case.source for issue in model.site.newsletter_issues for case in issue.cases}
     warnings = check_docs(docs, config, featured)
+    sizes = {item.dest: (item.source, len(item.data)) for item in inputs.static}
+    warnings += image_warnings(model.site.images, pictures, sizes)
     warnings += [  # a draft's problems do not stop a build that leaves it out: warn here
         replace(item, message=f"{item.message} (in a draft: fix it before publishing)")
         for item in model.left_out
@@ -79,11 +89,14 @@ def run_check(args: argparse.Namespace) -> int:
         print(item, file=sys.stderr)
     for item in warnings:
         print(str(item) if args.strict else as_warning(item), file=sys.stderr)
-    failed = bool(errors) or (args.strict and bool(warnings))
+    for url in gone:  # compared with output/, which a build would replace
+        print(url.report("" if args.strict else "warning"), file=sys.stderr)
+    warnings_count = len(warnings) + len(gone)
+    failed = bool(errors) or (args.strict and bool(warnings_count))
     if not args.quiet or failed:
         print(
-            f"sitegen check: {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}"
-            + (" (--strict: warnings count as errors)" if args.strict and warnings else ""),
+            f"sitegen check: {plural(len(errors), 'error')}, {plural(warnings_count, 'warning')}"
+            + (" (--strict: warnings count as errors)" if args.strict and warnings_count else ""),
             file=sys.stderr if failed else sys.stdout,
         )
     return EXIT_ERRORS if failed else EXIT_OK

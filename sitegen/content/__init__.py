@@ -6,5 +6,6 @@
 - fields.py: the front matter schemas of cases, pages and newsletter issues
 - model.py: `Case`, `CaseCard`, `Page`, `NewsletterIssue`, `Taxonomy`, `Site` (plain data)
 - links.py: `LinkResolver` (file references to site URLs); slugs.py: `slugify`
+- images.py: `document_images`, the image files each document shows (and where images go)
 - site.py: `build_site(docs, config, options, asset_urls, errors) -> Site`; issues.py: the issues
 """

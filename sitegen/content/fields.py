@@ -104,6 +104,34 @@ def related(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(links)
 
 
+def alias_problem(path: str) -> str:
+    """Why an old URL cannot be an alias (empty string when it is fine)."""
+    if "://" in path or path.startswith("//") or not path.startswith("/"):
+        return f"{path!r} is not a path on this site; write it like /cases/gammel-slug/"
+    if any(part in (".", "..") for part in path.split("/")) or "//" in path:
+        return f"{path!r} must not contain '.', '..' or '//' segments"
+    if set(path) - set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./"):
+        return f"{path!r} may only use a-z, A-Z, 0-9, '-', '_', '.' and '/'"
+    if not path.endswith(("/", ".html")):
+        return f"{path!r} must end with '/' (or '.html'), like /cases/gammel-slug/"
+    return ""
+
+
+def focus(value: Any) -> tuple[float, float]:
+    """`[x, y]`: fractions of the width and height, from the top left (0.5, 0.5 is the centre)."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"must be [x, y], like [0.5, 0.3], not {_describe(value)}")
+    point = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float) or not 0 <= item <= 1:
+            raise ValueError(
+                f"must be two numbers from 0 to 1 (from the left and from the top), "
+                f"like [0.5, 0.3], not {str(value)[:40]}"
+            )
+        point.append(float(item))
+    return point[0], point[1]
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "empty"
@@ -126,9 +154,11 @@ CASE_FIELDS: dict[str, FieldSpec] = {
     "related": FieldSpec(related, default=()),
     "image": FieldSpec(single_line),
     "image_alt": FieldSpec(single_line),
+    "image_focus": FieldSpec(focus),
     "draft": FieldSpec(flag, default=False),
     "updated": FieldSpec(date),
     "slug": FieldSpec(slug),
+    "aliases": FieldSpec(text_list, default=()),
 }
 
 SINCE_LAST = "since-last"
@@ -152,6 +182,7 @@ PAGE_FIELDS: dict[str, FieldSpec] = {
     "draft": FieldSpec(flag, default=False),
     "updated": FieldSpec(date),
     "slug": FieldSpec(slug),
+    "aliases": FieldSpec(text_list, default=()),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sitegen.config import BuildOptions
 from sitegen.content.fields import SINCE_LAST
+from sitegen.content.images import is_raster_file
 from sitegen.content.links import LinkResolver
 from sitegen.content.markdown import PLACEHOLDER
 from sitegen.content.model import Case, NewsletterIssue
@@ -168,10 +169,15 @@ def _featured(
 
 
 def _check_images(doc: ParsedDoc, errors: ErrorList) -> None:
-    """Email clients need an image's size up front: width and height are required."""
+    """Email clients need an image's size up front: width and height are required.
+
+    The image stage knows the size of an image file of the site; only outside images need one.
+    """
     for tag in IMG_TAG.findall(doc.markdown.html):
         attrs = dict(_ATTR.findall(tag))
         if "width" in attrs and "height" in attrs:
+            continue
+        if attrs.get("src", "").startswith(PLACEHOLDER) and is_raster_file(attrs["src"]):
             continue
         src = attrs.get("src", "")
         target = next(

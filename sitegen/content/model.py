@@ -27,6 +27,19 @@ class Term:
 
 
 @dataclass(frozen=True)
+class ImageUse:
+    """An image a document shows: the file it names, and where the document names it."""
+
+    href: str  # as pages link it: the file's URL under the base path, or an outside URL
+    file: str  # the file's path inside output/ ("media/cases/foto.jpg"); "" when outside
+    source: str  # the Markdown file that shows it
+    line: int
+    asked_width: int | None = None  # the width the body asks for ({: width="300" }), if any
+    focus: tuple[float, float] | None = None  # a case image's `image_focus`; None: the centre
+    hero: bool = False  # a case's `image`: its page's, card's, share and email picture
+
+
+@dataclass(frozen=True)
 class RelatedLink:
     title: str
     url: str
@@ -53,9 +66,11 @@ class CaseCard:
     related: tuple[RelatedLink, ...]
     image: str | None
     image_alt: str | None
+    image_focus: tuple[float, float] | None  # the point the share picture is cut around
     draft: bool
     updated: dt.date | None
     links: tuple[LinkLookup, ...]  # what its front matter looked up (related, image)
+    aliases: tuple[str, ...]  # its old URLs, each redirected to `url`
 
     @property
     def modified(self) -> dt.date:
@@ -87,6 +102,7 @@ class Page:
     updated: dt.date | None
     body_html: str
     headings: tuple[Heading, ...]
+    aliases: tuple[str, ...] = ()  # its old URLs, each redirected to `url`
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,7 @@ class Site:
     taxonomies: tuple[Taxonomy, ...]
     newsletter_issues: tuple[NewsletterIssue, ...] = ()  # newest first
     cards: tuple[CaseCard, ...] = ()  # the card of each case of `cases`, in the same order
+    images: tuple[ImageUse, ...] = ()  # every image file the site's documents show
 
 
 _CARD_FIELDS = dataclasses.fields(CaseCard)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sitegen.config import BuildOptions, Config
 from sitegen.content import fields
+from sitegen.content.images import document_images
 from sitegen.content.issues import build_issues
 from sitegen.content.links import LinkResolver
 from sitegen.content.model import (
@@ -76,6 +77,7 @@ def build_site(
             invalid.append(doc)
 
     slugs = _assign_slugs(by_kind, config, errors)
+    _check_alias_urls(by_kind, slugs, config, errors)
     url_of = dict(asset_urls)
     # Invalid documents still have a URL, so links to them are not reported a second time.
     url_of.update({"/" + doc.source.path: "/" for doc in invalid})
@@ -104,6 +106,9 @@ def build_site(
         by_kind.get("newsletter", []), slugs, cases, published, options, resolver, errors
     )
     cards = {case.source: card_of[case.source] for case in published}
+    shown = {*cards, *(page.source for page in pages), *(issue.source for issue in issues)}
+    heroes = {card.source: card.image for card in card_of.values() if card.image}
+    entries = [entry for kind in ("case", "page", "newsletter") for entry in by_kind.get(kind, [])]
     return Site(
         config,
         tuple(published),
@@ -111,6 +116,7 @@ def build_site(
         _taxonomies(published, cards, config),
         issues,
         tuple(cards.values()),
+        document_images(entries, heroes, shown, resolver, errors),
     )
 
 
@@ -139,6 +145,7 @@ def check_fields(doc: ParsedDoc) -> tuple[dict[str, Any], tuple[SiteError, ...]]
     values = fields.validate(doc, FIELDS_OF_KIND[doc.source.kind], found)
     _check_image(doc, values, found)
     _check_term_slugs(doc, values, found)
+    _check_aliases(doc, values, found)
     return values, tuple(found.errors)
 
 
@@ -171,6 +178,49 @@ def _check_term_slugs(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList)
                     f"{name[:40]!r}... is too long for a page name; "
                     f"keep it under {MAX_SLUG} characters",
                 )
+
+
+def _check_aliases(doc: ParsedDoc, values: dict[str, Any], errors: ErrorList) -> None:
+    """Each old URL in `aliases` must be a plain path on this site."""
+    aliases = values.get("aliases")
+    for index, alias in enumerate(aliases if isinstance(aliases, tuple) else ()):
+        if problem := fields.alias_problem(alias):
+            line = doc.lines.get(("aliases", index), doc.lines.get(("aliases",), doc.start_line))
+            errors.add(doc.source.path, line, "aliases", problem)
+
+
+def _check_alias_urls(
+    by_kind: dict[str, list[tuple[ParsedDoc, dict[str, Any]]]],
+    slugs: dict[str, tuple[str, str]],
+    config: Config,
+    errors: ErrorList,
+) -> None:
+    """An alias is an old URL: neither the URL of a page nor another page's alias."""
+    owner = {url: path for path, (_, url) in slugs.items()}
+    for name in ("cases", "tags", "municipalities", "levels", "newsletter"):
+        owner[getattr(config.urls, name)] = f"the site's {name} page"
+    claimed: dict[str, str] = {}
+    for kind in ("case", "page"):
+        for doc, values in sorted(by_kind.get(kind, []), key=lambda entry: entry[1]["draft"]):
+            path = doc.source.path
+            for index, alias in enumerate(values["aliases"]):
+                line = doc.lines.get(("aliases", index), doc.lines.get(("aliases",), 0))
+                if owner.get(alias) == path:
+                    errors.add(path, line, "aliases", f"{alias} is this page's own URL; remove it")
+                elif alias in owner:
+                    errors.add(
+                        path,
+                        line,
+                        "aliases",
+                        f"{alias} is the URL of {owner[alias]}; an alias must be an old URL "
+                        "that no page has",
+                    )
+                elif alias in claimed:
+                    errors.add(
+                        path, line, "aliases", f"{alias} is already an alias of {claimed[alias]}"
+                    )
+                else:
+                    claimed[alias] = path
 
 
 def _assign_slugs(
@@ -264,9 +314,11 @@ def _card(
         related=related,
         image=image,
         image_alt=values["image_alt"],
+        image_focus=values["image_focus"],
         draft=values["draft"],
         updated=values["updated"],
         links=resolver.take_reads(),
+        aliases=values["aliases"],
     )
 
 
@@ -283,6 +335,7 @@ def _page(
         updated=values["updated"],
         body_html=resolver.check_body(doc),
         headings=doc.markdown.headings,
+        aliases=values["aliases"],
     )
 
 

@@ -2,5 +2,6 @@
 
 - send.py: `sitegen newsletter send` (dry run, --send, --test-to)
 - preflight.py: what must be right before sending, each problem at the file or setting to change
-- recipients.py: the recipients CSV; sendlog.py: the fsynced send log; smtp.py: one connection
+- sendlog.py: the fsynced send log; smtp.py: one connection
+- the recipients come from the subscribers database or a CSV file (sitegen/subscribers/)
 """

@@ -19,8 +19,8 @@ from sitegen.content.model import NewsletterIssue, Site
 from sitegen.content.parse import Location, ParsedDoc
 from sitegen.errors import SiteError
 from sitegen.new import PLACEHOLDER
-from sitegen.newsletter.recipients import RecipientList, read_recipients
 from sitegen.newsletter.smtp import SmtpSettings
+from sitegen.subscribers.recipients import RecipientList, read_recipients
 
 PLACEHOLDER_LEFT = f"still has placeholder text ({PLACEHOLDER}); replace it before sending"
 
@@ -115,15 +115,16 @@ def smtp_settings(config: Config, args: argparse.Namespace) -> tuple[SmtpSetting
 
 def unsubscribe_secret(config: Config) -> tuple[bytes | None, list[str]]:
     """The key that signs the unsubscribe links; needed when there is an unsubscribe page."""
-    if not config.newsletter.unsubscribe_url:
+    if not (config.newsletter.unsubscribe_url or config.subscribers.url):
         return None, []
     variable = config.newsletter.unsubscribe_secret_env
     secret = os.environ.get(variable, "")
     if secret:
         return secret.encode(), []
+    setting = "subscribers.url" if config.subscribers.url else "newsletter.unsubscribe_url"
     return None, [
         f"{variable}: the secret that signs the unsubscribe links is not in this environment "
-        "variable (newsletter.unsubscribe_url is set)"
+        f"variable ({setting} is set)"
     ]
 
 

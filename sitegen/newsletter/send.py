@@ -27,7 +27,6 @@ from sitegen.newsletter.preflight import (
     smtp_settings,
     unsubscribe_secret,
 )
-from sitegen.newsletter.recipients import Recipient, RecipientList, address_problem
 from sitegen.newsletter.sendlog import (
     ATTEMPT,
     FAILED,
@@ -46,7 +45,11 @@ from sitegen.render.email import (
     sender_address,
     unsubscribe_for,
 )
+from sitegen.render.signing import DkimKey, dkim_key, sign
 from sitegen.render.templating import make_environment, site_globals
+from sitegen.subscribers.audience import confirmed_list, without_leavers
+from sitegen.subscribers.recipients import Recipient, RecipientList, address_problem
+from sitegen.subscribers.store import database_path
 
 RECONNECT_DELAYS = (0.0, 2.0, 10.0)  # seconds before each new connection after one broke
 
@@ -58,6 +61,7 @@ class Summary:
     failed: int = 0  # invalid addresses and refused messages
     uncertain: int = 0  # handed over without an answer; not sent again by default
     pending: int = 0  # not tried because the run stopped
+    unsubscribed: int = 0  # in the recipients file, but unsubscribed or removed
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -65,14 +69,21 @@ class Summary:
             f"sent {self.sent}, skipped {self.skipped}, failed {self.failed}, "
             f"uncertain {self.uncertain}"
         )
-        return text + (f", not tried {self.pending}" if self.pending else "")
+        text += f", not tried {self.pending}" if self.pending else ""
+        return text + (f", unsubscribed {self.unsubscribed}" if self.unsubscribed else "")
 
 
 class MessageFactory:
     """Renders the issue's email for one recipient, with that recipient's unsubscribe link."""
 
-    def __init__(self, site: Site, issue: NewsletterIssue, secret: bytes | None) -> None:
-        self.config, self.issue, self.secret = site.config, issue, secret
+    def __init__(
+        self,
+        site: Site,
+        issue: NewsletterIssue,
+        secret: bytes | None,
+        dkim: DkimKey | None = None,
+    ) -> None:
+        self.config, self.issue, self.secret, self.dkim = site.config, issue, secret, dkim
         env = make_environment(site.config)
         env.globals.update(site_globals(site))
         self.template = env.get_template(EMAIL_TEMPLATE)
@@ -89,7 +100,7 @@ class MessageFactory:
         message = compose(self.config, self.issue, parts.html, parts.text, unsubscribe, to, now)
         if subject_prefix:
             message.replace_header("Subject", subject_prefix + self.issue.title)
-        return message.as_bytes()
+        return sign(message.as_bytes(), self.dkim)
 
 
 def send_all(
@@ -169,7 +180,15 @@ def add_newsletter(parser: argparse.ArgumentParser) -> None:
         "--send or --test-to it checks everything a send needs and says what would be sent.",
     )
     send.add_argument("issue", metavar="ISSUE", help="the issue's slug or its .md file")
-    send.add_argument("--recipients", metavar="CSV", help="CSV file with an 'email' column")
+    send.add_argument(
+        "--recipients",
+        metavar="CSV",
+        help="CSV file with an 'email' column (default: the confirmed subscribers in the "
+        "database); addresses that unsubscribed or were removed are left out",
+    )
+    send.add_argument(
+        "--db", metavar="PATH", help="the subscribers database (default: subscribers.database)"
+    )
     send.add_argument("--send", action="store_true", help="really send (default: a dry run)")
     send.add_argument(
         "--test-to",
@@ -207,8 +226,6 @@ def run_newsletter(args: argparse.Namespace) -> int:
         problem = address_problem(args.test_to)
         if problem:
             raise UsageError(f"--test-to {problem}")
-    elif not args.recipients:
-        raise UsageError("--recipients CSV is required (or --test-to ADDRESS for one test copy)")
     try:
         found = find_issue(root, args.issue)
     except BuildError as error:
@@ -217,13 +234,15 @@ def run_newsletter(args: argparse.Namespace) -> int:
     config = found.site.config
     settings, problems = smtp_settings(config, args)
     secret, missing = unsubscribe_secret(config)
-    problems += missing
+    dkim, unsigned = dkim_key(config)
+    problems += missing + unsigned
     if args.test_to:
         if problems:
             return _refuse(problems, "the test copy")
         _note_unpublished(found)
-        return send_test(args.test_to, MessageFactory(found.site, found.issue, secret), settings)
-    return send_issue(args, root, found, settings, secret, problems)
+        factory = MessageFactory(found.site, found.issue, secret, dkim)
+        return send_test(args.test_to, factory, settings)
+    return send_issue(args, root, found, settings, (secret, dkim), problems)
 
 
 def send_issue(
@@ -231,13 +250,25 @@ def send_issue(
     root: Path,
     found: FoundIssue,
     settings: SmtpSettings,
-    secret: bytes | None,
+    keys: tuple[bytes | None, DkimKey | None],
     setting_problems: list[str],
 ) -> int:
-    """The dry run, or with --send the real send, once nothing stands in the way."""
+    """The dry run, or with --send the real send, once nothing stands in the way.
+
+    The recipients are the CSV file's, less who left, or else the confirmed subscribers.
+    """
     issue, config = found.issue, found.site.config
-    csv_path = Path(args.recipients)
-    listed, recipient_problems = recipients(csv_path, args.recipients)
+    database = database_path(config, args.db)
+    left = 0
+    if args.recipients:
+        source, log_folder = args.recipients, Path(args.recipients).parent
+        listed, recipient_problems = recipients(Path(args.recipients), args.recipients)
+        if listed is not None:
+            listed, left, leaver_problems = without_leavers(listed, database, config)
+            recipient_problems += leaver_problems
+    else:
+        source, log_folder = f"the subscribers database {database}", database.parent
+        listed, recipient_problems = confirmed_list(database)
     problems = [str(item) for item in issue_problems(found, default_options().today)]
     problems += recipient_problems + setting_problems
     checked = ""
@@ -252,14 +283,16 @@ def send_issue(
         _report(invalid)
         return _refuse(problems, "the send")
     log_dir = root / config.newsletter.send_log_dir if config.newsletter.send_log_dir else None
-    log_path = (log_dir or csv_path.parent) / f"nyhedsbrev-{issue.slug}.sendlog"
-    summary = Summary(skipped=len(listed.duplicates), failed=len(invalid), problems=invalid)
+    log_path = (log_dir or log_folder) / f"nyhedsbrev-{issue.slug}.sendlog"
+    summary = Summary(
+        skipped=len(listed.duplicates), failed=len(invalid), unsubscribed=left, problems=invalid
+    )
     if not args.send:
         todo = _to_send(listed, read_state(log_path), args.resend_uncertain, summary)
         print(checked)
         print(
             f"Dry run: would send {issue.title!r} to {len(todo)} of "
-            f"{len(listed.recipients)} recipients in {args.recipients} "
+            f"{len(listed.recipients)} recipients in {source} "
             f"through {settings.where} from {sender_address(config)} ({summary.line()}). "
             f"Send log: {log_path}. Add --send to send."
         )
@@ -272,7 +305,7 @@ def send_issue(
     try:
         todo = _to_send(listed, log.state, args.resend_uncertain, summary)
         rate = args.rate if args.rate is not None else float(config.newsletter.rate)
-        factory = MessageFactory(found.site, issue, secret)
+        factory = MessageFactory(found.site, issue, *keys)
         _deliver(todo, factory, SmtpConnection(settings), log, rate, summary, args.verbose)
     finally:
         log.close()

@@ -2,4 +2,5 @@
 
 - write.py: `write_output` (atomic swap, unchanged files keep their inode), `write_tracked`
   (the same, cheap to repeat, with output records), `up_to_date`, `output_lock`
+- published.py: the URLs a built site publishes, and `gone_urls`, the ones a new build drops
 """

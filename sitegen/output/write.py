@@ -30,7 +30,11 @@ from typing import Any, Protocol
 
 
 class OutputFile(Protocol):
-    """A file to write: `path` inside output/ and its bytes (render's OutputFile)."""
+    """A file to write: `path` inside output/ and its bytes (render's OutputFile).
+
+    A file may also carry the `digest` of its bytes (an image copy kept on disk until it is
+    written): its bytes are then read only if it has to be written.
+    """
 
     @property
     def path(self) -> str: ...
@@ -211,15 +215,20 @@ def write_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _link_or_write(target: Path, previous: Path, data: bytes, same: bool) -> bool:
-    """Put `data` at `target`: a hard link to `previous` if it holds the same bytes (True)."""
+def _link_or_write(
+    target: Path, previous: Path, item: OutputFile, same: bool, data: bytes | None = None
+) -> bool:
+    """Put the file at `target`: a hard link to `previous` if it holds the same bytes (True).
+
+    Its bytes (`data`, when the caller has read them already) are read only to be written.
+    """
     if same:
         try:
             os.link(previous, target)
             return True
         except OSError:
             pass
-    write_file(target, data)
+    write_file(target, item.data if data is None else data)
     return False
 
 
@@ -236,7 +245,8 @@ def _fill(staging: Path, out: Path, files: Iterable[OutputFile]) -> WriteReport:
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            if _link_or_write(target, previous, item.data, _same_bytes(previous, item.data)):
+            data = item.data
+            if _link_or_write(target, previous, item, _same_bytes(previous, data), data):
                 unchanged += 1
                 continue
         except OSError as exc:
@@ -326,7 +336,7 @@ def write_tracked(
 ) -> WriteReport:
     """Like write_output (atomic swap, unchanged files keep their inode), but cheap to repeat."""
     out = out.absolute()
-    digests = {item.path: cache.digest_of(item.data) for item in files}
+    digests = {item.path: _digest(item, cache) for item in files}
     try:
         with output_lock(out):
             return _write_locked(files, out, cache, inputs, digests)
@@ -445,7 +455,7 @@ def _update(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.update(_folders([relative]))
             _unlink(target)
-            if _link_or_write(target, out / relative, item.data, same):
+            if _link_or_write(target, out / relative, item, same):
                 unchanged += 1
                 continue
         except OSError as exc:
@@ -454,6 +464,12 @@ def _update(
         written += 1
     removed = sum(1 for path in out_record.files if path not in digests)
     return WriteReport(written, unchanged, removed)
+
+
+def _digest(item: OutputFile, cache: RecordStore) -> bytes:
+    """The digest of a file's bytes: the one it carries, else worked out (and remembered)."""
+    known = getattr(item, "digest", None)
+    return known if isinstance(known, bytes) else cache.digest_of(item.data)
 
 
 def _unlink(path: Path) -> None:

@@ -5,5 +5,9 @@
 - feeds.py, sitemap.py: Atom feeds, sitemap.xml and robots.txt
 - email.py, plaintext.py: each newsletter issue as email.html, email.txt and message.eml
 - search.py, search_stable.py: `search_index(files, language)`, Pagefind's index, byte-stable
-- files.py: `Route`, `RenderedFile` (what the stage takes and makes)
+- files.py: `Route`, `RenderedFile`, `StoredFile` (what the stage takes and makes)
+- images.py: `probe`, `upright`, `encode`, `crop`: an image file's facts and copies, bytes -> bytes
+- pictures.py: `plan` (each image's copies), `Picture` and the markup pages and emails show
+- redirects.py: alias pages at old URLs, the redirect maps and `.sitegen/pages.json` (the URLs)
+- assets.py: `hash_theme_assets`, the theme's CSS and JS under content-hashed names
 """

@@ -46,6 +46,7 @@ class Unsubscribe:
 
     mailto: str  # "mailto:...?subject=..."
     https: str  # "" when no unsubscribe page is configured
+    one_click: str = ""  # the List-Unsubscribe URL, where it differs from the link's
 
     @property
     def link(self) -> str:
@@ -55,7 +56,7 @@ class Unsubscribe:
     @property
     def header(self) -> str:
         """The List-Unsubscribe header value (RFC 2369)."""
-        return ", ".join(f"<{url}>" for url in (self.mailto, self.https) if url)
+        return ", ".join(f"<{url}>" for url in (self.mailto, self.one_click or self.https) if url)
 
 
 def unsubscribe_token(secret: bytes, address: str) -> str:
@@ -72,18 +73,33 @@ def subscriber_id(address: str) -> str:
     return base64.urlsafe_b64encode(address.strip().encode()).decode("ascii").rstrip("=")
 
 
+def unsubscribe_page(config: Config) -> str:
+    """The unsubscribe page: the subscription service's `afmeld` when there is one."""
+    if config.subscribers.url:
+        return config.subscribers.endpoint("afmeld")
+    return config.newsletter.unsubscribe_url
+
+
 def unsubscribe_for(config: Config, address: str | None, secret: bytes | None) -> Unsubscribe:
-    """The unsubscribe links of one recipient; without one, the general links."""
+    """The unsubscribe links of one recipient; without one, the general links.
+
+    With the subscription service, the List-Unsubscribe URL names the address (`email=`), as
+    RFC 8058 clients and people reading it expect; the link in the body carries it as `id=`,
+    since spam filters count an address in a body link against the message. The service
+    takes both.
+    """
     settings = config.newsletter
     mail_to = settings.unsubscribe_mailto or config.contact.email
     mailto = quote(f"mailto:{mail_to}?subject={quote('Afmeld nyhedsbrev')}", safe=_URL_SAFE)
-    page = quote(settings.unsubscribe_url, safe=_URL_SAFE)
+    page = quote(unsubscribe_page(config), safe=_URL_SAFE)
+    one_click = ""
     if page and address is not None and secret is not None:
-        query = urlencode(
-            {"id": subscriber_id(address), "token": unsubscribe_token(secret, address)}
-        )
-        page += ("&" if "?" in page else "?") + query
-    return Unsubscribe(mailto, page)
+        token = unsubscribe_token(secret, address)
+        joiner = "&" if "?" in page else "?"
+        if config.subscribers.url:
+            one_click = page + joiner + urlencode({"email": address.strip(), "token": token})
+        page += joiner + urlencode({"id": subscriber_id(address), "token": token})
+    return Unsubscribe(mailto, page, one_click)
 
 
 def view_url(config: Config, issue: NewsletterIssue) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Progress = Callable[[int, int], None]
@@ -39,3 +40,23 @@ def output_path(dest: str) -> str:
     """The file inside output/ for a site path: '/cases/x/' -> 'cases/x/index.html'."""
     path = dest.lstrip("/")
     return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+class StoredFile(RenderedFile):
+    """A file of the built site whose bytes wait on disk (in the build cache) until written.
+
+    Image copies are large: a site's worth of them is not held in memory. `digest` is the
+    digest of the bytes, so writing can tell an unchanged file without reading it.
+    """
+
+    blob: Path
+    digest: bytes
+
+    def __init__(self, path: str, blob: Path, digest: bytes) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "blob", blob)
+        object.__setattr__(self, "digest", digest)
+
+    @property
+    def data(self) -> bytes:
+        return self.blob.read_bytes()

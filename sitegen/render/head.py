@@ -35,15 +35,22 @@ def _origin(url: str) -> str | None:
     return None
 
 
-def content_security_policy(config: Config, images: Iterable[str | None] = ()) -> str:
+def content_security_policy(
+    config: Config, images: Iterable[str | None] = (), forms: Iterable[str] = ()
+) -> str:
     """The page's policy: everything from the site itself; outside images only where named.
 
     `images` are the page's own outside pictures (a case's `image` URL). Forms may post to the
-    site and to the signup address. Pagefind compiles its WebAssembly inside its worker, which
-    this policy does not govern, so no 'wasm-unsafe-eval' is needed.
+    site, to the signup address (the subscription service's, when there is one) and to
+    `forms` (the site, on the service's own pages). Pagefind compiles its WebAssembly inside
+    its worker, which this policy does not govern, so no 'wasm-unsafe-eval' is needed.
     """
     image_origins = sorted({o for url in images if url and (o := _origin(url))})
-    signup = _origin(config.newsletter.signup_url)
+    if config.subscribers.url:  # exactly its signup address (CSP matches a path given in full)
+        signup: str | None = config.subscribers.endpoint("tilmeld")
+    else:
+        signup = _origin(config.newsletter.signup_url)
+    targets = sorted({o for url in forms if (o := _origin(url)) and o != signup})
     directives = [
         "default-src 'none'",
         "script-src 'self'",
@@ -53,14 +60,19 @@ def content_security_policy(config: Config, images: Iterable[str | None] = ()) -
         "worker-src 'self'",
         "font-src 'self'",
         "manifest-src 'self'",
-        "form-action " + " ".join(["'self'", *([signup] if signup else [])]),
+        "form-action " + " ".join(["'self'", *([signup] if signup else []), *targets]),
         "base-uri 'self'",
     ]
     return "; ".join(directives)
 
 
-def article_data(case: Case, config: Config, absolute_url: Callable[[str], str]) -> dict[str, Any]:
-    """schema.org Article data of a case (https://schema.org/Article)."""
+def article_data(
+    case: Case, config: Config, absolute_url: Callable[[str], str], image: str | None = None
+) -> dict[str, Any]:
+    """schema.org Article data of a case (https://schema.org/Article).
+
+    `image` is the case's share picture, when its image has one.
+    """
     publisher = {"@type": "Organization", "name": config.site.title, "url": absolute_url("/")}
     authors = [
         publisher if name == config.site.title else {"@type": "Person", "name": name}
@@ -80,8 +92,8 @@ def article_data(case: Case, config: Config, absolute_url: Callable[[str], str])
         "publisher": publisher,
         "about": [case.municipality.name, *(tag.name for tag in case.tags)],
     }
-    if case.image:
-        data["image"] = absolute_url(case.image)
+    if image or case.image:
+        data["image"] = absolute_url(image or case.image or "")
     return data
 
 
@@ -96,6 +108,6 @@ def register(env: jinja2.Environment, config: Config) -> None:
     env.globals["content_security_policy"] = lambda images=(): content_security_policy(
         config, images
     )
-    env.globals["article_json_ld"] = lambda case: script_json(
-        article_data(case, config, absolute_url)
+    env.globals["article_json_ld"] = lambda case, image=None: script_json(
+        article_data(case, config, absolute_url, image)
     )

@@ -5,6 +5,8 @@ build/memo.py renders the routes of a site, memoized and in parallel, with these
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jinja2
 
 from sitegen.config import CONFIG_FILE
@@ -12,6 +14,8 @@ from sitegen.content.load import StaticFile
 from sitegen.content.model import Site
 from sitegen.errors import ErrorList, SiteError, plural
 from sitegen.render.files import RenderedFile, Route, output_path
+from sitegen.render.pictures import promote_first_image
+from sitegen.render.redirects import REDIRECT_TEMPLATE
 from sitegen.render.templating import template_error
 
 
@@ -21,14 +25,24 @@ def assemble(
     pages: list[RenderedFile | None],
     failures: dict[SiteError, list[str]],
     errors: ErrorList,
+    images: Sequence[tuple[str, RenderedFile]] = (),
 ) -> list[RenderedFile]:
     """Every file of the site, in a stable order; duplicates of a path are errors.
 
     `pages[i]` is the file of `routes[i]` (None where it failed); `failures` maps each
-    template fault to the pages it broke, in route order.
+    template fault to the pages it broke, in route order. `images` are the copies of the
+    image files, as (the source's path in output/, the copy): a source's clean copy takes
+    its place.
     """
     files = {item.dest: RenderedFile(item.dest, item.data) for item in static}
     made_by = {item.dest: item.source for item in static}
+    for made_from, image in images:
+        source = made_by.get(made_from, made_from)
+        if image.path != made_from and image.path in made_by:
+            message = f"has the name of a copy of {source}; rename it"
+            errors.errors.append(SiteError(made_by[image.path], 0, "", message))
+        made_by.setdefault(image.path, source)
+        files[image.path] = image
     for route, rendered in zip(routes, pages, strict=True):
         if rendered is not None:
             if rendered.path in made_by:
@@ -49,6 +63,9 @@ def _collision(path: str, first: str, route: Route) -> SiteError:
     """
     if not first.startswith("/"):
         return SiteError(first, 0, "", f"is overwritten by the page {route.dest}; rename it")
+    if route.template == REDIRECT_TEMPLATE and route.source:
+        message = f"{route.dest} is the URL of a page of the site; an alias must be an old URL"
+        return SiteError(route.source, 0, "aliases", message + " that no page has")
     source = route.source or CONFIG_FILE
     return SiteError(
         source,
@@ -71,5 +88,7 @@ def render_route(
         fault = template_error(exc, templates, site.config.root)
         failures.setdefault(fault, []).append(route.dest)
         return None
+    if route.finish is None and route.template.endswith(".html"):
+        text = promote_first_image(text)
     data = route.finish(text) if route.finish else text.encode("utf-8")
     return RenderedFile(output_path(route.dest), data)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sitegen.content.model import CaseCard, Site
 from sitegen.render.feeds import cases_feed, issues_feed
 from sitegen.render.files import Route
+from sitegen.render.redirects import REDIRECT_TEMPLATE, alias_pages, server_files
 from sitegen.render.sitemap import robots, sitemap
 
 SEARCH_URL = "/soeg/"
@@ -167,6 +168,7 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
     newsletter,
     not_found,
     search_page,
+    alias_pages,
     cases_feed,
     issues_feed,
     robots,
@@ -174,6 +176,9 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
 
 
 def site_routes(site: Site) -> list[Route]:
-    """Every route of the site; the sitemap, made last, lists the pages of all the others."""
+    """Every route of the site; the sitemap and the server's files, made last, list the
+    pages of all the others (an alias is not a page of its own: the sitemap leaves it out)."""
     routes = [route for produce in PRODUCERS for route in produce(site)]
-    return [*routes, *sitemap(routes, UNLISTED)]
+    aliases = [route.dest for route in routes if route.template == REDIRECT_TEMPLATE]
+    routes += sitemap(routes, (*UNLISTED, *aliases))
+    return [*routes, *server_files(routes)]

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sitegen.config import Config
 from sitegen.errors import SiteError
 from sitegen.render import head as sharing
+from sitegen.render import pictures
 
 if TYPE_CHECKING:
     from sitegen.content.model import Site
@@ -28,8 +29,14 @@ def danish_date(value: dt.date, style: str = "long") -> str:
     return str(format_date(value, pattern, locale="da"))
 
 
-def make_environment(config: Config) -> jinja2.Environment:
-    """An environment whose filters know the site's base URL."""
+def make_environment(
+    config: Config, assets: tuple[tuple[str, str], ...] = ()
+) -> jinja2.Environment:
+    """An environment whose filters know the site's base URL and the hashed asset names.
+
+    `assets` pairs each plain asset URL with its hashed one. `asset` is a filter, not a
+    global: the names follow from the theme's files, which every page's cache key covers.
+    """
     templates = config.path("templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
@@ -46,10 +53,18 @@ def make_environment(config: Config) -> jinja2.Environment:
     env.filters["url"] = config.href
     env.filters["absolute_url"] = config.absolute_url
     env.filters["iso"] = lambda value: value.isoformat()
+    known_assets = dict(assets)
+
+    @jinja2.pass_context  # never folded into compiled (and cached) template code
+    def asset(context: jinja2.runtime.Context, path: str) -> str:
+        return known_assets.get(path, path)
+
+    env.filters["asset"] = asset
     env.globals["url"] = config.href
     env.globals["absolute_url"] = config.absolute_url
     env.globals["Markup"] = Markup
     sharing.register(env, config)
+    pictures.register(env)
     return env
 
 

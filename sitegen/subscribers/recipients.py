@@ -1,4 +1,4 @@
-"""The recipients CSV of a newsletter send: addresses checked, duplicates dropped, by line."""
+"""A list of recipients in a CSV file (a send's or an import's): addresses checked, by line."""
 
 from __future__ import annotations
 
