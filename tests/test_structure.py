@@ -43,7 +43,15 @@ def test_light_modules_do_not_load_markdown_or_templates(module: str) -> None:
 def test_every_command_in_the_table_has_its_options_and_its_action(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert [c.name for c in COMMANDS] == ["build", "serve", "new", "check", "newsletter", "deploy"]
+    assert [c.name for c in COMMANDS] == [
+        "build",
+        "serve",
+        "new",
+        "check",
+        "newsletter",
+        "deploy",
+        "subscribers",
+    ]
     for command in COMMANDS:
         module = command.load()
         assert callable(getattr(module, f"add_{command.name}"))
