@@ -461,3 +461,35 @@ def test_every_page_has_the_sites_look_and_policy(harness: Harness) -> None:
     assert b".signup" in css.content
     assert 'href="https://example.org/cfb/cases/"' in html  # the site's own navigation
     assert h.client.get("/static/ukendt.css").status_code == 404
+
+
+def test_the_built_site_posts_its_signup_form_to_the_service(
+    site_copy: Callable[[str], Path],
+) -> None:
+    from sitegen.build.pipeline import build_files
+
+    root = with_service(site_copy("basic"))
+    files = {f.path: f.data for f in build_files(root, default_options()).files}
+    home = files["index.html"].decode()
+    assert f'<form class="signup-form" method="post" action="{URL}tilmeld">' in home
+    assert f"form-action &#39;self&#39; {URL}tilmeld;" in home
+    assert '<input type="hidden" name="side" value="https://example.org/cfb/">' in home
+    assert 'name="website"' in home  # the honeypot
+    message = files["nyhedsbrev/juni-2013/message.eml"].decode()
+    assert f"<{URL}afmeld>" in message  # the general copy names the service's page
+
+
+def test_a_service_under_a_sub_path_answers_there(
+    site_copy: Callable[[str], Path], tmp_path: Path
+) -> None:
+    url = "https://example.org/nyhedsbrev/"
+    root = with_service(site_copy("basic"), url)
+    h = make_harness(root, tmp_path / "subscribers.db")
+    h.client.base_url = h.client.base_url.copy_with(host="example.org")
+    answer = h.client.post("/nyhedsbrev/tilmeld", data={"email": "sti@example.org"})
+    assert answer.status_code == 200, main_text(answer)
+    assert h.link().startswith(url + "bekraeft?token=")
+    style = re.search(r'href="(/nyhedsbrev/static/cfb\.[0-9a-f]+\.css)"', answer.text)
+    assert style and h.client.get(style.group(1)).status_code == 200
+    assert h.client.post("/tilmeld", data={"email": "x@example.org"}).status_code == 404
+    h.store.close()

@@ -1,10 +1,10 @@
 """`sitegen subscribers`: run the subscription service, and list, export, import and remove.
 
-    serve   the service (signup, confirmation, unsubscribe) on --host/--port
-    list    the confirmed addresses, one per line
-    export  everything, consent records included (--format csv|json)
-    import  an existing list from a CSV file (recorded as imported on that day)
-    remove  erase an address; only its keyed hash stays, so it is never mailed again
+serve   the service (signup, confirmation, unsubscribe) on --host/--port
+list    the confirmed addresses, one per line
+export  everything, consent records included (--format csv|json)
+import  an existing list from a CSV file (recorded as imported on that day)
+remove  erase an address; only its keyed hash stays, so it is never mailed again
 """
 
 from __future__ import annotations
