@@ -230,16 +230,16 @@ def section(options: Options, results: dict[str, list[Measurement]], photos: lis
     )
     hugo_files, hugo_bytes = folder_bytes(WORK / "hugo/public", (".webp", ".jpg"))
     hero = WORK / "sitegen/output/media/cases/foto-001.1200w.avif"
-    hugo_version = run.capture([str(run.hugo_binary()), "version"]).split(" ")[1]
+    hugo_version = run.capture([str(run.hugo_binary()), "version"]).split(" ")[1].split("-")[0]
     cores = os.cpu_count() or 1
     return f"""{SECTION_START}
 
 ## Images
 
-{options.count} phone photos of {options.width}x{options.height} pixels ({source_mb:.0f} MB of
-JPEG with EXIF and GPS, made by `tests/photos.py`), one per case, measured by
-`python bench/images.py` on {dt.date.today().isoformat()} ({cores} cores; medians of
-{options.repeats} run{"s" if options.repeats != 1 else ""} each, the tools alternating).
+{options.count} phone photos of {options.width}x{options.height} pixels ({source_mb:.0f} MB of JPEG
+with EXIF and GPS, made by `tests/photos.py`), one per case, measured by `python
+bench/images.py` on {dt.date.today().isoformat()} ({cores} cores, shared with other work; medians
+of {options.repeats} run{"s" if options.repeats != 1 else ""} each, the tools alternating).
 
 | build | wall time | per photo | CPU time | peak memory |
 | --- | ---: | ---: | ---: | ---: |
@@ -249,11 +249,12 @@ JPEG with EXIF and GPS, made by `tests/photos.py`), one per case, measured by
   copies (480, 800, 1200 and 1600 px in AVIF, WebP and JPEG), the 1200x630 share picture and
   the clean full-size copy at the photo's own address (turned upright, sRGB, no metadata):
   {sitegen_files} files, {sitegen_bytes / 2**20:.0f} MB. A phone's copy of one photo
-  (`foto-001.1200w.avif`) is {hero.stat().st_size / 1024:.0f} KB.
+  (`foto-001.1200w.avif`) is {hero.stat().st_size / 1024:.0f} KB. Its peak memory is mostly
+  the photos themselves: the load stage reads every source file into memory.
 - **Hugo** {hugo_version} makes, per photo, `.Resize` to the same four widths as
   JPEG and as WebP (8 copies, quality 80, Lanczos; it cannot write AVIF): {hugo_files} files,
-  {hugo_bytes / 2**20:.0f} MB. It keeps the EXIF orientation as a tag and strips no metadata
-  from the original it publishes.
+  {hugo_bytes / 2**20:.0f} MB, the originals included, published byte for byte with their
+  EXIF and GPS position.
 - **cached**: the same build after one sentence was added to one case. sitegen finds every
   copy in `.sitegen-cache/` by the digest of the photo and the settings and encodes nothing;
   Hugo finds its copies in `resources/_gen/`.

@@ -41,6 +41,13 @@ class Inputs:
             found = self.digests["sources"] = source_digests(self.sources)
         return found
 
+    def static_digests(self) -> list[bytes]:
+        """The digest of each static file's bytes (photos are large: hashed once a build)."""
+        found: list[bytes] | None = self.digests.get("static")
+        if found is None:
+            found = self.digests["static"] = [digest_bytes(s.data) for s in self.static]
+        return found
+
 
 def source_digests(sources: list[SourceFile]) -> list[bytes]:
     """The digest of each source's path, kind and bytes (hashed once, used twice)."""
@@ -79,6 +86,7 @@ def inputs_digest(inputs: Inputs, options: object, out: Path) -> bytes:
         h.update(Fingerprints().of((inputs.config, options, str(out))))
         h.update(inputs.theme_digest())
         h.update(b"".join(inputs.source_digests()))
-        h.update(digest_files((f"{s.source}>{s.dest}", s.data) for s in inputs.static))
+        static = zip(inputs.static, inputs.static_digests(), strict=True)
+        h.update(digest_files((f"{s.source}>{s.dest}", digest) for s, digest in static))
         known = inputs.digests[memo_key] = bytes(h.digest())
     return known

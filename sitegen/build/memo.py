@@ -119,9 +119,10 @@ class Memo:
         """
         cache, images = self.cache, self._images
         theme = f"{self.inputs.config.paths.templates}/"
-        for item in self.inputs.static:  # the theme's own images are its business
+        static = zip(self.inputs.static, self.inputs.static_digests(), strict=True)
+        for item, digest in static:  # the theme's own images are its business
             if is_image_file(item.dest) and not item.source.startswith(theme):
-                images[item.dest] = _ImageSource(item, digest_bytes(item.data))
+                images[item.dest] = _ImageSource(item, digest)
         sources = list(images.values())
         keys = [
             digest_bytes(b"probe", source.digest, source.file.dest.rsplit(".", 1)[-1].encode())
