@@ -109,7 +109,7 @@ class NewsletterSection:
     reply_to: str = _doc("", "Reply-To address of the newsletter; empty leaves it out.")
     unsubscribe_url: str = _doc(
         "",
-        "https page that unsubscribes; each recipient's link adds `?email=...&token=...` "
+        "https page that unsubscribes; each recipient's link adds `?id=...&token=...` "
         "(RFC 8058 one-click). Empty: mail unsubscribe only.",
     )
     unsubscribe_mailto: str = _doc(
