@@ -100,7 +100,7 @@ def build(
             report = write_tracked(
                 result.files, target, cache, inputs_digest(inputs, options, target)
             )
-    gone = gone_since(previous, ((item.path, item.data) for item in result.files))
+    gone = gone_since(previous, result.files)
     return BuildResult(result.site, result.files, report, result.left_out, tuple(gone))
 
 

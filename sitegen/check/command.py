@@ -67,7 +67,7 @@ def run_check(args: argparse.Namespace) -> int:
         files = memo.render(model.site, model.docs, rendering, pictures)
         errors = sorted(set(rendering.errors))
         previous = read_published(inputs.config.path("output"))
-        gone = gone_since(previous, ((item.path, item.data) for item in files))
+        gone = gone_since(previous, files)
     config, docs = inputs.config, model.docs
     featured = {case.source for issue in model.site.newsletter_issues for case in issue.cases}
     warnings = check_docs(docs, config, featured)

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitegen.output.write import OutputFile
+
 MANIFEST = ".sitegen/pages.json"
 
 
@@ -70,11 +72,11 @@ def read_published(tree: Path) -> Published | None:
         return None
 
 
-def published_in(files: Iterable[tuple[str, bytes]]) -> Published | None:
-    """The list among a build's files (path, bytes)."""
-    for path, data in files:
-        if path == MANIFEST:
-            return parse_published(data)
+def published_in(files: Iterable[OutputFile]) -> Published | None:
+    """The list among a build's files (only that file's bytes are read)."""
+    for item in files:
+        if item.path == MANIFEST:
+            return parse_published(item.data)
     return None
 
 
@@ -91,7 +93,7 @@ def gone_urls(old: Published, new: Published) -> list[GoneUrl]:
     ]
 
 
-def gone_since(previous: Published | None, files: Iterable[tuple[str, bytes]]) -> list[GoneUrl]:
+def gone_since(previous: Published | None, files: Iterable[OutputFile]) -> list[GoneUrl]:
     """The URLs of a previous build that a new build's files no longer publish."""
     new = published_in(files)
     return gone_urls(previous, new) if previous is not None and new is not None else []
