@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,25 +47,28 @@ def upload(
         options.append(f"--bwlimit={bandwidth_limit}")
     command = [*options, f"{site}/", shell.target.rsync_path(f"releases/{partial}/")]
     sent = 0
-    try:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            preexec_fn=die_with_parent,
-        )
-    except OSError as exc:
-        raise DeployError(f"cannot run rsync ({exc.strerror}); install it: {INSTALL}") from exc
-    with process:
-        assert process.stdout is not None and process.stderr is not None
-        for line in process.stdout:
-            if line[:2] in (">f", "<f"):
-                sent += 1
-                if progress:
-                    progress(sent)
-        stderr = process.stderr.read()
+    # rsync's messages go to a file: a pipe read only at the end could fill up and stall it.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as messages:
+        try:
+            process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=messages,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                preexec_fn=die_with_parent,
+            )
+        except OSError as exc:
+            raise DeployError(f"cannot run rsync ({exc.strerror}); install it: {INSTALL}") from exc
+        with process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if line[:2] in (">f", "<f"):
+                    sent += 1
+                    if progress:
+                        progress(sent)
+        messages.seek(0)
+        stderr = messages.read()
     if process.returncode != 0:
         raise DeployError(shell.explain(process.returncode, stderr))
     return sent

@@ -79,7 +79,8 @@ class ImageInfo:
     width: int  # as shown: after the EXIF orientation is applied
     height: int
     alpha: bool  # has transparency: copies are PNG rather than JPEG
-    animated: bool  # an animated GIF (or WebP): published as it is
+    animated: bool  # an animated GIF: published as it is (an animated WebP may carry EXIF:
+    # it is re-encoded from its first frame, so no location can leak)
     clean: bool  # upright, sRGB and without metadata: the source itself may be published
 
     @property

@@ -70,8 +70,8 @@ class RateLimit:
         if len(times) >= self.per_hour:
             return False
         times.append(now)
-        if len(self.seen) > 10_000:  # forget quiet clients rather than grow without end
-            for quiet in [key for key, value in self.seen.items() if not value]:
+        if len(self.seen) > 10_000:  # forget clients quiet for an hour rather than grow
+            for quiet in [key for key, value in self.seen.items() if value[-1] <= now - 3600]:
                 del self.seen[quiet]
         return True
 
@@ -164,7 +164,7 @@ async def signup(request: Request, service: Service) -> Page:
     form = await read_form(request)
     now = service.clock()
     client = request.client.host if request.client else ""
-    if not service.limit.allow(client, now):
+    if not service.limit.allow(coarse_ip(client), now):  # one limit per /24 or /48
         return Page(
             429,
             "For mange tilmeldinger",
@@ -332,7 +332,7 @@ def _unsubscriber(request: Request, service: Service) -> str:
             address = decode_id(query.get("id", "")).strip()
         except BadToken:
             address = ""
-    if not address or not token:
+    if not address or not token or address_problem(address):
         raise BadRequest(
             Page(400, BAD_LINK, ("Linket mangler en del. Brug linket nederst i nyhedsbrevet.",))
         )

@@ -91,7 +91,7 @@ class Store:
         self._lock = threading.Lock()
         try:
             if read_only:
-                uri = f"file:{path}?mode=ro"
+                uri = f"{Path(path).absolute().as_uri()}?mode=ro"
                 self._db = sqlite3.connect(
                     uri, uri=True, timeout=busy_timeout, check_same_thread=False
                 )
@@ -251,7 +251,8 @@ class Store:
             with self._transaction() as db:
                 return int(
                     db.execute(
-                        "DELETE FROM subscribers WHERE status = 'pending' AND signed_up_at < ?",
+                        "DELETE FROM subscribers WHERE status = 'pending' "
+                        "AND COALESCE(mailed_at, signed_up_at) < ?",
                         (timestamp(before),),
                     ).rowcount
                 )
