@@ -235,6 +235,8 @@ class Memo:
         keys: list[Any] = [None] * len(routes)
         if cache:
             cache.forget_digests()
+            for item, digest in zip(self.inputs.static, self.inputs.static_digests(), strict=True):
+                cache.remember_digest(item.data, digest)  # hashed once already, for the inputs
             self._remember_cases(site, docs)
             keys = _route_keys(env, routes, self.inputs.theme_digest(), cache, self.prints)
         pages: list[RenderedFile | None] = [None] * len(routes)
