@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.servers import Inbox, free_port
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
@@ -173,3 +175,16 @@ def repo_site_url(built_repo_site: Path) -> Iterator[str]:
     """Base URL of the repo's built site, served on 127.0.0.1."""
     with serve_directory(built_repo_site) as url:
         yield url
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on 127.0.0.1 that keeps what it is sent: (the inbox, its port)."""
+    from aiosmtpd.controller import Controller
+
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()

@@ -17,14 +17,9 @@ from conftest import read_tree
 from test_deploy import kill_midway, releases, retitle, set_bandwidth
 
 from sitegen.cli import main
+from tests.servers import free_port
 
 SSHD = "/usr/sbin/sshd"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

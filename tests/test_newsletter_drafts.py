@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from sitegen.cli import main
 from sitegen.config import build_date
 from sitegen.newsletter import send as newsletter_send
-from tests.test_newsletter_send import SECRET, Inbox, free_port, subscribers
+from tests.servers import Inbox
+from tests.test_newsletter_send import SECRET, subscribers
 
 DRAFT_ISSUE = """\
 ---
@@ -55,16 +55,6 @@ UDFYLD: Skriv en kort indledning til nyhedsbrevet her.
 
 Intet nyt.
 """
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from sitegen.cli import main
-from tests.test_newsletter_send import SECRET, Inbox, free_port, subscribers
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+from tests.servers import Inbox, free_port
+from tests.test_newsletter_send import SECRET, subscribers
 
 
 def dry_run(root: Path, csv: Path, *extra: str) -> list[str]:

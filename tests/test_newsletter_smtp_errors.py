@@ -18,7 +18,8 @@ from aiosmtpd.smtp import AuthResult
 
 from sitegen.cli import main
 from sitegen.newsletter import send as newsletter_send
-from tests.test_newsletter_send import PASSWORD, SECRET, Inbox, free_port, subscribers
+from tests.servers import Inbox, free_port
+from tests.test_newsletter_send import PASSWORD, SECRET, subscribers
 
 
 @pytest.fixture

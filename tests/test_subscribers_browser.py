@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page
 from sitegen.build.pipeline import build
 from sitegen.cli import main
 from sitegen.config import default_options
-from tests.test_newsletter_send import Inbox
+from tests.servers import Inbox
 from tests.test_subscribers_process import SECRET, free_port, running_service, service_site
 from tests.test_subscribers_process import smtp as smtp  # the SMTP server fixture
 

@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import dkim
@@ -28,7 +28,7 @@ from sitegen.render.signing import SIGNED_HEADERS, dkim_key
 from sitegen.subscribers.recipients import Recipient
 from sitegen.subscribers.store import UNSUBSCRIBED, Store
 from sitegen.subscribers.tokens import new_nonce, suppression_key
-from tests.test_newsletter_send import Inbox, free_port
+from tests.servers import Inbox
 from tests.test_newsletter_spam import LIMIT, score, spamassassin
 
 SECRET = "tokenhemmelighed"
@@ -42,18 +42,6 @@ def site(site_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> P
     text = (root / "sitegen.toml").read_text(encoding="utf-8")
     (root / "sitegen.toml").write_text(text + f'\n[subscribers]\nurl = "{URL}"\n')
     return root
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    from aiosmtpd.controller import Controller
-
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

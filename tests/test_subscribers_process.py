@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_newsletter_send import Inbox, free_port
+from tests.servers import Inbox, free_port
 
 SECRET = "tokenhemmelighed"
 REPO = Path(__file__).resolve().parent.parent
