@@ -5,19 +5,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
+import os
 import shutil
+import subprocess
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from tests.servers import Inbox, free_port
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 REPO = Path(__file__).resolve().parent.parent
 SITES = Path(__file__).resolve().parent / "sites"
@@ -30,12 +33,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/ from the current output instead of comparing",
     )
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        help="rewrite tests/screenshots/ from the current theme instead of comparing",
+    )
+
+
+TODAY = "1796083200"  # SOURCE_DATE_EPOCH of 2026-11-30
 
 
 @pytest.fixture(autouse=True)
 def _reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
     """Builds in tests see a fixed 'today' (2026-11-30)."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796083200")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", TODAY)
 
 
 def copy_site(name: str, dest: Path) -> Path:
@@ -108,6 +119,38 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 ARTIFACTS = REPO / "test-artifacts"
+LIGHTHOUSE = REPO / "tools/lighthouse/node_modules/.bin/lighthouse"
+
+# Every page type of the CfB site (name, path under the site).
+PAGE_TYPES = [
+    ("home", ""),
+    ("case", "cases/holbaek-eksperimenterer-med-demokrati/"),
+    ("case-list", "cases/"),
+    ("tag", "emner/samskabelse/"),
+    ("tags", "emner/"),
+    ("municipality", "kommuner/holbaek-kommune/"),
+    ("municipalities", "kommuner/"),
+    ("level", "niveauer/kommune/"),
+    ("levels", "niveauer/"),
+    ("page", "om/"),
+    ("accessibility", "tilgaengelighed/"),
+    ("404", "404.html"),
+    ("search", "soeg/?q=samskabelse"),
+    ("newsletter", "nyhedsbrev/"),
+    ("newsletter-issue", "nyhedsbrev/maj-2013/"),
+]
+# Phone, tablet and desktop widths, each with a fixed height (full-page shots grow below it).
+VIEWPORTS = {375: 812, 768: 1024, 1280: 800}
+ColorScheme = Literal["light", "dark"]
+COLOR_SCHEMES: list[ColorScheme] = ["light", "dark"]
+# Waits for web fonts and for every finite CSS transition or animation, then for two frames.
+SETTLE = """async () => {
+  await document.fonts.ready;
+  const finite = document.getAnimations().filter(
+    (animation) => animation.effect?.getComputedTiming().endTime !== Infinity);
+  await Promise.all(finite.map((animation) => animation.finished.catch(() => null)));
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+}"""
 
 
 @pytest.fixture(scope="session")
@@ -122,11 +165,59 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+@pytest.fixture(scope="module")
+def still_page(browser: Browser) -> Iterator[Page]:
+    """One page for a module's tests: device scale 1, reduced motion; see `show`."""
+    context = browser.new_context(device_scale_factor=1, reduced_motion="reduce")
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def artifacts() -> Path:
     """Folder for screenshots and other test artifacts (ignored by git)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def run_lighthouse(url: str, report: Path, *options: str) -> dict[str, Any]:
+    """Lighthouse's default (mobile) run of `url` in Debian's Chromium; its JSON result.
+
+    Writes `report`.report.json and `report`.report.html.
+    """
+    assert LIGHTHOUSE.exists(), "bash scripts/test installs Lighthouse into tools/lighthouse/"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--quiet",
+            "--chrome-flags=--headless --no-sandbox --disable-gpu",
+            "--output=json",
+            "--output=html",
+            f"--output-path={report}",
+            *options,
+        ],
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        check=True,
+        timeout=300,
+    )
+    result: dict[str, Any] = json.loads(report.with_name(report.name + ".report.json").read_text())
+    return result
+
+
+def open_page(page: Page, url: str) -> None:
+    """Go to `url` and wait until it is complete, search results included."""
+    page.goto(url, wait_until="networkidle")
+    if "/soeg/" in url:
+        page.locator("#search-results li").first.wait_for()
+
+
+def show(page: Page, width: int, color_scheme: ColorScheme) -> None:
+    """Lay the open page out at `width` in the given colour scheme and wait until it is still."""
+    page.set_viewport_size({"width": width, "height": VIEWPORTS[width]})
+    page.emulate_media(color_scheme=color_scheme)
+    page.evaluate(SETTLE)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -161,12 +252,14 @@ class _PrefixHandler(_QuietHandler):
 
 @pytest.fixture(scope="session")
 def built_repo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repo's own CfB site, built once per test run."""
+    """The repo's own CfB site, built once per test run (on the same fixed 'today')."""
     from sitegen.build.pipeline import build
     from sitegen.config import default_options
 
     out = tmp_path_factory.mktemp("repo-site") / "output"
-    build(REPO, default_options(), out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", TODAY)
+        build(REPO, default_options(), out)
     return out
 
 

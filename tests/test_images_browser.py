@@ -6,9 +6,6 @@ The photo is the case's `image` and appears in its body. The page must stay ligh
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +14,12 @@ from playwright.sync_api import Browser
 
 from sitegen.build.pipeline import build
 from sitegen.config import default_options
-from tests.conftest import CHROMIUM, REPO, serve_directory
+from tests.conftest import run_lighthouse, serve_directory
 from tests.photos import phone_jpeg
 from tests.test_images import photo_site
 
 pytestmark = pytest.mark.browser
 
-LIGHTHOUSE = REPO / "tools/lighthouse/node_modules/.bin/lighthouse"
 CASE_PAGE = "cases/havnen-i-holbaek/"
 BUDGET = 250 * 1024  # bytes a phone may transfer for the whole page
 # Sums the layout shifts a reader did not cause, from the start of the page's load.
@@ -76,23 +72,9 @@ def test_phone_gets_a_light_modern_copy_and_no_layout_shift(
 
 
 def test_lighthouse_scores_the_case_page(photo_site_url: str, tmp_path: Path) -> None:
-    assert LIGHTHOUSE.exists(), "bash scripts/test installs Lighthouse into tools/lighthouse/"
-    report = tmp_path / "lighthouse.json"
-    subprocess.run(
-        [
-            str(LIGHTHOUSE),
-            photo_site_url + CASE_PAGE,
-            "--quiet",
-            "--only-categories=performance",
-            "--chrome-flags=--headless --no-sandbox --disable-gpu",
-            "--output=json",
-            f"--output-path={report}",
-        ],
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-        check=True,
-        timeout=300,
+    result = run_lighthouse(
+        photo_site_url + CASE_PAGE, tmp_path / "lighthouse", "--only-categories=performance"
     )
-    result = json.loads(report.read_text())
     audits = result["audits"]
     assert result["categories"]["performance"]["score"] >= 0.95
     assert audits["cumulative-layout-shift"]["numericValue"] == 0

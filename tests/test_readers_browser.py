@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import REPO, serve_directory
+from conftest import PAGE_TYPES, REPO, open_page, serve_directory
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response
 
 from sitegen.build.pipeline import build
@@ -20,24 +20,6 @@ from sitegen.config import default_options
 
 HOLBAEK = "Holbæk eksperimenterer med demokrati"
 
-# Every page type (name, path under the site). The newsletter archive and an issue join here.
-PAGE_TYPES = [
-    ("home", ""),
-    ("case", "cases/holbaek-eksperimenterer-med-demokrati/"),
-    ("case-list", "cases/"),
-    ("tag", "emner/samskabelse/"),
-    ("tags", "emner/"),
-    ("municipality", "kommuner/holbaek-kommune/"),
-    ("municipalities", "kommuner/"),
-    ("level", "niveauer/kommune/"),
-    ("levels", "niveauer/"),
-    ("page", "om/"),
-    ("accessibility", "tilgaengelighed/"),
-    ("404", "404.html"),
-    ("search", "soeg/?q=samskabelse"),
-    ("newsletter", "nyhedsbrev/"),
-    ("newsletter-issue", "nyhedsbrev/maj-2013/"),
-]
 WIDTHS = [375, 1280]
 
 
@@ -70,12 +52,6 @@ def page_at(browser: Browser) -> Iterator[tuple[Page, Watcher]]:
     watcher = Watcher(page)
     yield page, watcher
     page.close()
-
-
-def open_page(page: Page, url: str) -> None:
-    page.goto(url, wait_until="networkidle")
-    if "/soeg/" in url:
-        page.locator("#search-results li").first.wait_for()
 
 
 def search_for(page: Page, base: str, query: str) -> list[str]:

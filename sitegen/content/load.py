@@ -144,10 +144,18 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
     return sources
 
 
+# Theme files that belong at the site's root (favicon.ico, apple-touch-icon.png), where browsers
+# and other programs look for them without being told: templates/static/root/ -> /.
+THEME_ROOT = "root"
+
+
 def load_static(config: Config, errors: ErrorList) -> list[StaticFile]:
-    """Theme assets (templates/static/ -> static/) and the site's static/ folder."""
+    """Theme assets (templates/static/ -> static/, templates/static/root/ -> /) and the
+    site's static/ folder."""
+    theme = config.path("templates") / "static"
     folders = [
-        (config.path("templates") / "static", "static/", f"{config.paths.templates}/static"),
+        (theme / THEME_ROOT, "", f"{config.paths.templates}/static/{THEME_ROOT}"),
+        (theme, "static/", f"{config.paths.templates}/static"),
         (config.path("static"), "", config.paths.static),
         (config.path("content"), "media/", config.paths.content),
     ]
@@ -155,6 +163,8 @@ def load_static(config: Config, errors: ErrorList) -> list[StaticFile]:
     for folder, prefix, shown in folders:
         for item in _walk(folder, config.root, errors, shown):
             if prefix == "media/" and item.rel.endswith(".md"):
+                continue
+            if prefix == "static/" and item.inner.startswith(THEME_ROOT + "/"):
                 continue
             if (data := _read(item.path, item.rel, errors)) is not None:
                 files.append(StaticFile(item.rel, prefix + item.inner, data))

@@ -44,11 +44,13 @@ EMAIL_WIDTH = 1200  # the email's copy: sharp in a 600 px column on high-density
 EMAIL_COLUMN = 552  # the email's content column (600 px minus its padding)
 SHARE_SIZE = (1200, 630)  # Open Graph and Twitter cards
 CENTRE = (0.5, 0.5)
-# How wide each kind of picture is shown (the theme's column is 64rem with 1.25rem padding).
+# How wide each kind of picture is shown: the theme's reading column is 41rem from 62rem up
+# and the page less its margins below; cards fill a column of a grid of up to three.
 SIZES = {
-    "hero": "(min-width: 64rem) 61.5rem, calc(100vw - 2.5rem)",
-    "body": "(min-width: 64rem) 61.5rem, calc(100vw - 2.5rem)",
-    "card": "8rem",
+    "hero": "(min-width: 62rem) 41rem, calc(100vw - 2rem)",
+    "body": "(min-width: 62rem) 41rem, calc(100vw - 2rem)",
+    "card": "(min-width: 76rem) 24rem, (min-width: 62rem) 30vw, (min-width: 40rem) 45vw, "
+    "calc(100vw - 2rem)",
 }
 _EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg", "png": "png"}
 _IMG = re.compile(r"<img\b[^>]*>")

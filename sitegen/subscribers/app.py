@@ -416,7 +416,9 @@ def create_app(service: Service) -> Starlette:
         if found is None:
             raise HTTPException(404)
         response = Response(found.data, media_type=found.media_type)
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if found.hashed else "no-cache"
+        )
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -432,7 +434,7 @@ def create_app(service: Service) -> Starlette:
         Route("/bekraeft", endpoint(confirm), methods=["POST"]),
         Route("/afmeld", endpoint(unsubscribe_page), methods=["GET"]),
         Route("/afmeld", endpoint(unsubscribe), methods=["POST"]),
-        Route("/static/{name}", asset, methods=["GET"]),
+        Route("/static/{name:path}", asset, methods=["GET"]),
     ]
     base = pages.base_path.rstrip("/")
     return Starlette(

@@ -2,8 +2,8 @@
 
 Every page extends the theme's base.html through sitegen's Jinja2 environment, so header,
 navigation, signup box and footer are the site's. Links to the site's pages are absolute (the
-service runs on its own address); the theme's style sheet is served by the service itself, so
-the pages keep the site's strict Content-Security-Policy ('self' only).
+service runs on its own address); the theme's style sheet, fonts and icons are served by the
+service itself, so the pages keep the site's strict Content-Security-Policy ('self' only).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Page:
 class Asset:
     data: bytes
     media_type: str
+    hashed: bool = False  # a content-hashed name: it never changes, so it may be cached long
 
 
 @dataclass
@@ -78,13 +79,16 @@ def make_pages(config: Config, site: Site, inputs: Inputs) -> Pages:
     env.loader = jinja2.ChoiceLoader(
         [env.loader or jinja2.BaseLoader(), jinja2.FileSystemLoader(str(bundled_theme()))]
     )
-    hashed = set(dict(names).values())
+    # The theme's files under static/ (style sheet, script, fonts, icons), not the site's own.
+    theme = f"{config.paths.templates}/static/"
     assets = {
         item.dest: Asset(
-            item.data, mimetypes.guess_type(item.dest)[0] or "application/octet-stream"
+            item.data,
+            mimetypes.guess_type(item.dest)[0] or "application/octet-stream",
+            "/" + item.dest in set(dict(names).values()),
         )
         for item in static
-        if "/" + item.dest in hashed
+        if item.source.startswith(theme) and item.dest.startswith(ASSET_PREFIX.lstrip("/"))
     }
 
     def href(path: str) -> str:
