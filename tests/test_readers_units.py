@@ -20,7 +20,7 @@ from sitegen.errors import ErrorList
 from sitegen.render.feeds import issues_feed
 from sitegen.render.head import content_security_policy, script_json
 from sitegen.render.search import search_index
-from sitegen.render.search_stable import cbor_decode, cbor_encode
+from sitegen.render.search_cbor import cbor_decode, cbor_encode
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

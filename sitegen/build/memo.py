@@ -4,10 +4,11 @@ The stages are plain functions over plain data (content/, render/); this module 
 what to keep between builds. A parsed document is keyed by its bytes, its path and kind, and
 the Markdown settings; a rendered page by everything its template can read: the template
 files, the globals the templates use (config, site, helper functions with what they close
-over), the route's destination, template and context; the search index by the bytes of every
-page. A case's fingerprint is the digest of what made it (its source, slug, URL, the config
-and the link lookups the model recorded on it), so a case is never hashed whole. `code_version()`
-is part of every key through the cache folder, so changed code never reuses an old result.
+over), the route's destination, template and context; the search index is patched where the
+digest of an indexed page changed. A case's fingerprint is the digest of what made it (its
+source, slug, URL, the config and the link lookups the model recorded on it), so a case is never
+hashed whole. `code_version()` is part of every key through the cache folder, so changed code
+never reuses an old result.
 Nothing here lists dependencies by hand.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,12 @@ from sitegen.render.images import ImageInfo, ImageProblem, probe
 from sitegen.render.pages import assemble, render_route
 from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, make_copies, plan
 from sitegen.render.routes import site_routes
-from sitegen.render.search import SearchIndexError, search_index
+from sitegen.render.search import SEARCH_DIR, SearchIndexError, indexable_pages, search_index
+from sitegen.render.search_patch import SearchState, updated_state
 from sitegen.render.templating import make_environment, site_globals
 
 _renderers: dict[bool, MarkdownRenderer] = {}
+SEARCH_RECORD = "search-index"  # the build cache's record of the latest search index
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -276,33 +280,26 @@ class Memo:
     def search(self, files: list[RenderedFile], errors: ErrorList) -> list[RenderedFile]:
         """The site's files plus its search index, in path order; a Pagefind failure is an error.
 
-        The index is reused while every HTML page has the same bytes.
+        With a cache, the previous index is patched where pages changed (render/search_patch.py)
+        and reused whole while no indexed page changed.
         """
-        language = self.inputs.config.site.language
-        try:
-            index = self._search_index(files, language)
-        except (SearchIndexError, OSError) as exc:
-            error = exc.error if isinstance(exc, SearchIndexError) else None
-            errors.errors.append(error or SiteError("", 0, "search", f"Pagefind: {exc}"))
-            return files
-        return sorted([*files, *index], key=lambda f: f.path)
-
-    def _search_index(self, files: list[RenderedFile], language: str) -> list[RenderedFile]:
         cache = self.cache
-        if cache is None:
-            return search_index(files, language)
-        pages = sorted((f for f in files if f.path.endswith(".html")), key=lambda f: f.path)
-        key = digest_bytes(
-            b"search",
-            language.encode(),
-            *(p.path.encode() + cache.digest_of(p.data) for p in pages),
-        )
-        found = cache.get("search", key)
-        if not isinstance(found, list):
-            found = search_index(pages, language)
-            cache.put("search", key, found)
-        cache.keep("search", [key])
-        return found
+        language = self.inputs.config.site.language
+        previous = cache.load_record(SEARCH_RECORD) if cache else None
+        try:
+            state = update_search(
+                previous if isinstance(previous, SearchState) else None,
+                files,
+                language,
+                cache.digest_of if cache else digest_bytes,
+                kept=cache is not None,
+            )
+        except (SearchIndexError, OSError) as exc:
+            errors.errors.append(search_error(exc))
+            return files
+        if cache and state.indexed:
+            cache.save_record(SEARCH_RECORD, state)
+        return sorted([*files, *state.files], key=lambda f: f.path)
 
     def _remember_cases(self, site: Site, docs: list[ParsedDoc]) -> None:
         """Fingerprint each case and card by what made it, so no body is hashed again.
@@ -322,6 +319,27 @@ class Memo:
             self.prints.remember(card, digest_bytes(b"card", front, made_of))
             made_of = pickle.dumps((case.slug, case.url, config, case.links + case.body_links))
             self.prints.remember(case, digest_bytes(b"case", digest_of[case.source], made_of))
+
+
+def update_search(
+    state: SearchState | None,
+    files: list[RenderedFile],
+    language: str,
+    digest_of: Callable[[bytes], bytes] = digest_bytes,
+    kept: bool = True,
+) -> SearchState:
+    """The search index of `files`: `state`'s index patched, or a new one (`state` itself is
+    not changed). `kept`: the result will be patched later, so a new index is decoded now."""
+    pages = indexable_pages(files)
+    digests = {page.path: digest_of(page.data) for page in pages}
+    return updated_state(state, pages, digests, language, SEARCH_DIR, search_index, kept)
+
+
+def search_error(exc: SearchIndexError | OSError) -> SiteError:
+    """The build error for a failed search step."""
+    if isinstance(exc, SearchIndexError):
+        return exc.error
+    return SiteError("", 0, "search", f"Pagefind: {exc}")
 
 
 @dataclasses.dataclass

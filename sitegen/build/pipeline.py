@@ -53,12 +53,14 @@ def build_files(
     cache: BuildCache | None = None,
     jobs: int = 1,
     inputs: Inputs | None = None,
+    search: bool = True,
 ) -> BuildResult:
     """Build the site in memory. Raises BuildError with every error found.
 
     `cache` memoizes parsing, rendering and the search index across builds
     (BuildCache.for_site(root) on disk, BuildCache.in_memory() for a server); `jobs`
-    processes share the work of a cold build.
+    processes share the work of a cold build. `search=False` leaves the search index out
+    (the dev server makes it after showing the pages, with update_search).
     """
     inputs = inputs or load_inputs(root)  # load
     memo = Memo(inputs, cache, jobs, progress)
@@ -71,7 +73,7 @@ def build_files(
         copies = [] if errors else memo.image_files(images, errors)  # encoded on every core
         files = memo.render(model.site, model.docs, errors, images.pictures, copies)  # render
         errors.raise_if_any()
-        if inputs.config.search.enabled:
+        if search and inputs.config.search.enabled:
             files = memo.search(files, errors)  # search index
         errors.raise_if_any()
     return BuildResult(model.site, files, None, model.left_out)

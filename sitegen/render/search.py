@@ -2,9 +2,9 @@
 
 Indexing is a pure step over the rendered HTML: it takes the site's RenderedFile list and returns
 Pagefind's bundle (index, fragments, wasm, pagefind.js) as more RenderedFile objects under
-`pagefind/`, so output/ is still swapped in whole and the step can be memoized by the digest of
-its inputs (build/memo.py does). Only pages marked `data-pagefind-body` (case and content
-pages) are indexed.
+`pagefind/`, so output/ is still swapped in whole; search_patch.py keeps one index up to date
+from build to build by running Pagefind over the changed pages only. Only pages marked
+`data-pagefind-body` (case and content pages) are indexed.
 
 It runs the Pagefind binary from the `pagefind[bin]` wheel over a private copy of the pages:
 the command line uses every core, while the service mode behind Pagefind's Python API answers
@@ -13,16 +13,21 @@ one page at a time (and its async client polls its pipe only every 0.1 s).
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from time import time
 
 from sitegen.errors import SiteError
 from sitegen.render.files import RenderedFile
 from sitegen.render.search_stable import stable_bundle
 
 SEARCH_DIR = "pagefind"
+SHARED_MEMORY = "/dev/shm"
+SCRATCH_PREFIX = "sitegen-search-"
 INDEXED = b"data-pagefind-body"  # only pages with an indexed region go to Pagefind
 # Bundle files the site does not use (other UIs, the playground).
 UNUSED = (
@@ -59,18 +64,48 @@ def pagefind_executable() -> Path:
 def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedFile]:
     """Pagefind's files for the indexable HTML pages among `files`, in path order.
 
-    The pages are laid out in a private temporary folder and Pagefind's command line indexes
-    them there (it uses every core; its one-request-per-page service mode takes about twice as
-    long). URLs are written without the site's base path: pagefind.js prefixes the folder it is
+    URLs are written without the site's base path: pagefind.js prefixes the folder it is
     served from, so one index works at the root and under a sub-path.
     """
-    pages = sorted(
+    pages = indexable_pages(files)
+    if not pages:  # nothing to index yet (a new site with drafts only): no bundle
+        return []
+    return stable_bundle(pagefind_run(pages, language), SEARCH_DIR)
+
+
+def indexable_pages(files: Iterable[RenderedFile]) -> list[RenderedFile]:
+    """The HTML pages with an indexed region (`data-pagefind-body`), in path order."""
+    return sorted(
         (f for f in files if f.path.endswith(".html") and INDEXED in f.data),
         key=lambda f: f.path,
     )
-    if not pages:  # nothing to index yet (a new site with drafts only): no bundle
-        return []
-    with tempfile.TemporaryDirectory(prefix="sitegen-search-") as folder:
+
+
+def scratch(size: int) -> str | None:
+    """A folder in memory (/dev/shm) for `size` bytes of pages, where there is one with room
+    to spare: writing 10,000 pages there and removing them takes a sixth of the time a disk
+    does (one a killed build left behind there is removed after an hour). None: the system's
+    temporary folder."""
+    try:
+        free = shutil.disk_usage(SHARED_MEMORY).free
+        with os.scandir(SHARED_MEMORY) as entries:  # left behind by a build that was killed
+            for entry in entries:
+                if entry.name.startswith(SCRATCH_PREFIX) and entry.stat().st_mtime < time() - 3600:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+    except OSError:
+        return None
+    return SHARED_MEMORY if free > 4 * size and os.access(SHARED_MEMORY, os.W_OK) else None
+
+
+def pagefind_run(pages: list[RenderedFile], language: str) -> list[RenderedFile]:
+    """Pagefind's bundle for `pages` (under SEARCH_DIR, in path order), as Pagefind wrote it.
+
+    The pages are laid out in a private temporary folder (in memory where possible) and
+    Pagefind's command line indexes them there (it uses every core; its one-request-per-page
+    service mode takes about twice as long).
+    """
+    size = sum(len(page.data) for page in pages)
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch(size)) as folder:
         site, bundle = Path(folder, "site"), Path(folder, "bundle")
         for page in pages:
             target = site / page.path
@@ -93,10 +128,9 @@ def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedF
             raise SearchIndexError(
                 SiteError("", 0, "search", f"Pagefind: {message[-1] if message else 'failed'}")
             )
-        result = [
+        return [
             RenderedFile(f"{SEARCH_DIR}/{rel}", path.read_bytes())
             for path in sorted(bundle.rglob("*"))
             if path.is_file()
             and not (rel := path.relative_to(bundle).as_posix()).startswith(UNUSED)
         ]
-    return stable_bundle(result, SEARCH_DIR)

@@ -30,6 +30,7 @@ from sitegen.serve.addresses import (
     machine_addresses,
     network_urls,
 )
+from sitegen.serve.indexing import IndexOutcome
 from sitegen.serve.livereload import ENDPOINT, SCRIPT_PATH, inject, script_source
 from sitegen.serve.site import DevSite, RebuildOutcome
 from sitegen.serve.watch import ChangeHandler, Debouncer, SourceFilter, SourceWatcher
@@ -237,6 +238,12 @@ def report(outcome: RebuildOutcome, site: DevSite, quiet: bool) -> None:
     )
 
 
+def report_index_error(outcome: IndexOutcome) -> None:
+    """A search index that could not be made is said in the terminal; the pages are served."""
+    if outcome.error is not None:
+        print(f"{outcome.error} (the search index of build {outcome.build})", file=sys.stderr)
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM stops the server like Ctrl-C does (only the main thread can install it)."""
 
@@ -253,7 +260,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port {args.port}: must be 0-65535")
     from sitegen.config import default_options
 
-    site = DevSite(root, default_options(drafts=args.drafts, future=args.future))
+    site = DevSite(
+        root, default_options(drafts=args.drafts, future=args.future), report_index_error
+    )
     report(site.rebuild(), site, args.quiet)
     try:
         server = DevServer((args.host, args.port), site, verbose=args.verbose)

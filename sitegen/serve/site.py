@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.build.cache import BuildCache
+from sitegen.build.memo import update_search
 from sitegen.build.pipeline import BuildResult, build_files
 from sitegen.config import BuildOptions, Config
 from sitegen.errors import BuildError, SiteError
+from sitegen.render.files import RenderedFile
+from sitegen.render.search import SEARCH_DIR
+from sitegen.serve.indexing import BackgroundIndex, IndexOutcome, Update
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,19 @@ class RebuildOutcome:
 
 
 class DevSite:
-    """The files of the last good build, by path inside output/, and the state of the latest."""
+    """The files of the last good build, by path inside output/, and the state of the latest.
 
-    def __init__(self, root: Path, options: BuildOptions) -> None:
+    A good build's pages replace the old ones at once; its search index follows from a
+    background thread (`index`), and until it is ready the previous index is served.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        options: BuildOptions,
+        report_index: Callable[[IndexOutcome], None] | None = None,
+        update_index: Update = update_search,
+    ) -> None:
         self.root = root
         self.options = options
         self._files: dict[str, bytes] = {}
@@ -53,11 +68,13 @@ class DevSite:
         self._changed = threading.Condition()
         self._building = threading.Lock()
         self._cache = BuildCache.in_memory()
+        self.index = BackgroundIndex(self._publish_index, report_index, update_index)
 
     def rebuild(self) -> RebuildOutcome:
         """Build into memory; on success the new files replace the old, else the old stay."""
         with self._building:
             started = time.monotonic()
+            indexed = False
             try:
                 result = self._build_files()
             except BuildError as error:
@@ -67,15 +84,38 @@ class DevSite:
             else:
                 files = {item.path: item.data for item in result.files}
                 outcome = RebuildOutcome(True, time.monotonic() - started, len(files), ())
+                indexed = result.site.config.search.enabled
             with self._changed:
                 self._epoch += 1
                 self._errors = outcome.errors
                 if outcome.ok:
+                    if indexed:  # the previous index, until this build's is made
+                        files.update(self._index_files())
                     self._files = files
                     self._config = result.site.config
                     self._build += 1
+                build = self._build
                 self._changed.notify_all()
+            if outcome.ok and indexed:
+                self.index.queue(build, result.files, result.site.config.site.language)
             return outcome
+
+    def _index_files(self) -> dict[str, bytes]:
+        """The search index files being served (call with the lock held)."""
+        prefix = f"{SEARCH_DIR}/"
+        return {path: data for path, data in self._files.items() if path.startswith(prefix)}
+
+    def _publish_index(self, build: int, index: list[RenderedFile]) -> None:
+        """Serve `index`, the search index of good build `build`, unless a newer build came
+        since (its own index is queued)."""
+        with self._changed:
+            if build != self._build or self._closing:
+                return
+            files = dict(self._files)
+            for path in self._index_files():
+                del files[path]
+            files.update((item.path, item.data) for item in index)
+            self._files = files
 
     def _why(self, error: Exception) -> SiteError:
         if isinstance(error, OSError) and error.filename:
@@ -89,7 +129,8 @@ class DevSite:
     def _build_files(self) -> BuildResult:
         # The one place the dev server builds: an in-memory cache makes a rebuild after an
         # edit parse only the changed files and render only the pages whose inputs changed.
-        return build_files(self.root, self.options, cache=self._cache)
+        # The search index is left to `self.index`, so the pages are shown before it is made.
+        return build_files(self.root, self.options, cache=self._cache, search=False)
 
     def file(self, path: str) -> bytes | None:
         """The bytes of `path` (inside output/) in the last good build."""
@@ -100,6 +141,12 @@ class DevSite:
         """The bytes of `path` and the number of the good build they belong to."""
         with self._changed:
             return self._files.get(path), self._build
+
+    def files_under(self, folder: str) -> dict[str, bytes]:
+        """Every file of the last good build inside `folder` (such as the search index)."""
+        with self._changed:
+            prefix = folder.rstrip("/") + "/"
+            return {path: data for path, data in self._files.items() if path.startswith(prefix)}
 
     def has_directory(self, path: str) -> bool:
         """Whether `path/index.html` exists, so `path` should redirect to `path/`."""

@@ -54,6 +54,13 @@ function currentFilters() {
   return filters;
 }
 
+// Pagefind orders results of equal score by its internal page numbers, which depend on how the
+// index was made (sitegen patches it in place as pages change); the result id names the page's
+// content, so ties are settled the same way however the index was made.
+function byScoreThenId(a, b) {
+  return b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 let latest = 0;
 async function run() {
   const query = input.value.trim();
@@ -68,7 +75,8 @@ async function run() {
   }
   const ticket = ++latest;
   const search = await pagefind.search(query || null, { filters });
-  const found = await Promise.all(search.results.slice(0, MAX_RESULTS).map((r) => r.data()));
+  const ranked = [...search.results].sort(byScoreThenId);
+  const found = await Promise.all(ranked.slice(0, MAX_RESULTS).map((r) => r.data()));
   if (ticket !== latest) return; // a newer search has started
   list.replaceChildren(...found.map(resultItem));
   const count = search.results.length;

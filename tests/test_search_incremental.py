@@ -1,0 +1,178 @@
+"""The search index patched in place: Pagefind reads only changed pages, the index means the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import memo
+from sitegen.build.cache import BuildCache
+from sitegen.build.memo import SEARCH_RECORD
+from sitegen.build.pipeline import build
+from sitegen.config import default_options
+from sitegen.render import search_patch
+from sitegen.render.search_patch import SearchState
+from tests.conftest import read_tree
+from tests.search_meaning import assert_same_site, bundle_meaning
+
+MakeSite = Callable[[dict[str, str]], Path]
+
+MUNICIPALITIES = ["Aarhus Kommune", "Holbæk Kommune", "Ærø Kommune", "Gladsaxe Kommune"]
+LEVELS = ["individ", "lokalsamfund", "kommune"]
+TAGS = ["samskabelse", "borgerbudget", "lokaldemokrati", "klima"]
+SENTENCES = [
+    "Borgerne mødes i forsamlingshuset og taler om den nye havn.",
+    "Kommunen inviterer til borgermøder om skolernes fremtid.",
+    "Et borgerbudget giver lokalsamfundet penge til egne forslag.",
+    "De unge deltager i dialogen om klimaet og byens grønne områder.",
+    "Ældre borgere fortæller om fællesskabet i landsbyen.",
+    "Forvaltningen lytter, og politikerne træffer beslutningen.",
+    "Havnefronten bliver et mødested for hele byen.",
+    "Skolen og foreningerne samarbejder om børnenes fritid.",
+]
+
+
+def case_text(number: int, extra: str = "") -> str:
+    body = " ".join(SENTENCES[(number * 3 + k) % len(SENTENCES)] for k in range(number % 4 + 1))
+    return (
+        f"---\ntitle: Case {number} om {TAGS[number % 4]}\n"
+        f"date: 2021-{number % 12 + 1:02d}-{number % 27 + 1:02d}\n"
+        f"lead: Et kort resumé af case {number}.\n"
+        f"municipality: {MUNICIPALITIES[number % 4]}\nlevel: {LEVELS[number % 3]}\n"
+        f"tags: [{TAGS[number % 4]}, {TAGS[(number + 1) % 4]}]\n---\n\n{body} {extra}\n"
+    )
+
+
+def search_site(new_site: MakeSite, count: int = 24) -> Path:
+    return new_site({f"content/cases/case-{n}.md": case_text(n) for n in range(count)})
+
+
+def cached_build(root: Path, out: Path) -> SearchState:
+    cache = BuildCache.for_site(root)
+    build(root, default_options(), out, cache=cache)
+    state = BuildCache.for_site(root).load_record(SEARCH_RECORD)
+    assert isinstance(state, SearchState)
+    return state
+
+
+def clean_tree(root: Path, out: Path) -> dict[str, bytes]:
+    build(root, default_options(), out)
+    return read_tree(out)
+
+
+def indexed_pages(state: SearchState) -> int:
+    entry = json.loads(next(f.data for f in state.files if f.path.endswith("entry.json")))
+    count: int = entry["languages"]["da"]["page_count"]
+    return count
+
+
+def test_an_edit_gives_pagefind_only_the_edited_page(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = search_site(new_site)
+    out = tmp_path / "out"
+    first = cached_build(root, out)
+    assert (first.indexed, first.patched) == (indexed_pages(first), False)
+    assert first.indexed > 20  # every case page (and the pages with an indexed region)
+
+    (root / "content/cases/case-5.md").write_text(case_text(5, "Zebrafinkerne flytter ind."))
+    second = cached_build(root, out)
+    assert (second.indexed, second.patched) == (1, True)
+    words = bundle_meaning({f.path: f.data for f in second.files})["words"]
+    assert "/cases/case-5-om-borgerbudget/" in words["zebrafink"][""]
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean"))
+
+    built = read_tree(out)
+
+    def no_pagefind(pages: object, language: str) -> None:
+        raise AssertionError("Pagefind ran although no page changed")
+
+    monkeypatch.setattr(memo, "search_index", no_pagefind)
+    cached_build(root, out)  # nothing changed: the index is taken as it is
+    assert read_tree(out) == built
+
+
+def test_an_edit_that_removes_words_takes_them_out(new_site: MakeSite, tmp_path: Path) -> None:
+    root = new_site({"content/cases/case-1.md": case_text(1, "Zebrafinkerne flytter ind.")})
+    for number in range(2, 12):
+        (root / f"content/cases/case-{number}.md").write_text(case_text(number))
+    out = tmp_path / "out"
+    cached_build(root, out)
+    (root / "content/cases/case-1.md").write_text(case_text(1))
+    state = cached_build(root, out)
+    assert state.patched
+    assert "zebrafink" not in bundle_meaning({f.path: f.data for f in state.files})["words"]
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean"))
+
+
+def test_an_added_case_is_indexed_alone(new_site: MakeSite, tmp_path: Path) -> None:
+    root = search_site(new_site)
+    out = tmp_path / "out"
+    before = cached_build(root, out)
+    pages_before = read_tree(out)
+    (root / "content/cases/case-99.md").write_text(case_text(99, "Helt nye ord om vandløb."))
+    after = cached_build(root, out)
+    changed = [
+        path
+        for path, data in read_tree(out).items()
+        if b"data-pagefind-body" in data and pages_before.get(path) != data
+    ]
+    assert "cases/case-99-om-klima/index.html" in changed and len(changed) < 5
+    assert (after.indexed, after.patched) == (len(changed), True)
+    assert indexed_pages(after) == indexed_pages(before) + 1
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean"))
+
+
+def test_a_removed_case_or_many_changes_index_every_page(
+    new_site: MakeSite, tmp_path: Path
+) -> None:
+    root = search_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    (root / "content/cases/case-3.md").unlink()
+    removed = cached_build(root, out)
+    assert not removed.patched and removed.indexed == indexed_pages(removed)
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean"))
+
+    for number in range(14):  # more than PATCH_SHARE of the pages
+        if number != 3:
+            (root / f"content/cases/case-{number}.md").write_text(case_text(number, "Nyt."))
+    many = cached_build(root, out)
+    assert not many.patched and many.indexed == indexed_pages(many)
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean2"))
+
+
+def test_a_series_of_edits_stays_equal_to_a_clean_index(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edits, additions, a word with diacritics in several spellings, one page at a time."""
+    monkeypatch.setattr(search_patch, "PATCH_SHARE", 0.5)
+    root = search_site(new_site, 12)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    steps = [
+        (2, "Ærø, Aero og Ærö er stavemåder af øen."),
+        (7, "Aerø nævnes også."),
+        (2, ""),
+        (30, "En ny case om Ærø."),
+        (7, "Ærø og ærø."),
+        (31, "Endnu en ny case om cykelstier."),
+        (30, "Cykelstier og Ærø."),
+    ]
+    patched = 0
+    for number, extra in steps:
+        (root / f"content/cases/case-{number}.md").write_text(case_text(number, extra))
+        state = cached_build(root, out)
+        patched += state.patched
+        assert_same_site(read_tree(out), clean_tree(root, tmp_path / f"clean-{number}"))
+    assert patched == len(steps)
+
+
+def test_a_full_index_is_byte_identical_from_build_to_build(
+    new_site: MakeSite, tmp_path: Path
+) -> None:
+    root = search_site(new_site)
+    assert clean_tree(root, tmp_path / "a") == clean_tree(root, tmp_path / "b")

@@ -1,0 +1,118 @@
+"""`sitegen serve` shows a saved page at once; the search index follows from a background thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen.build.memo import update_search
+from sitegen.config import default_options
+from sitegen.render.files import RenderedFile
+from sitegen.render.search_patch import SearchState
+from sitegen.serve.indexing import IndexOutcome
+from sitegen.serve.site import DevSite
+from tests.conftest import CASE
+from tests.search_meaning import bundle_meaning
+
+CASE_PATH = "content/cases/holbaek.md"
+PAGE = "cases/holbaek-eksperimenterer/index.html"
+ENTRY = "pagefind/pagefind-entry.json"
+
+
+@pytest.fixture
+def site_root(new_site: Callable[[dict[str, str]], Path]) -> Path:
+    return new_site(
+        {
+            CASE_PATH: CASE.format(title="Holbæk eksperimenterer"),
+            "content/cases/aeroe.md": CASE.format(title="Ærø vælger"),
+        }
+    )
+
+
+class GatedIndex:
+    """The real index update, each call held back until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.gates = [threading.Event() for _ in range(4)]  # one per update, in order
+        self.calls = 0
+        self.started = threading.Semaphore(0)
+        self.outcomes: list[IndexOutcome] = []
+
+    def update(
+        self, state: SearchState | None, files: list[RenderedFile], language: str
+    ) -> SearchState:
+        gate = self.gates[self.calls]
+        self.calls += 1
+        self.started.release()
+        assert gate.wait(60)
+        return update_search(state, files, language)
+
+
+def index_words(site: DevSite) -> dict[str, object]:
+    words: dict[str, object] = bundle_meaning(site.files_under("pagefind"))["words"]
+    return words
+
+
+def test_a_save_shows_the_page_before_the_search_index_is_made(site_root: Path) -> None:
+    index = GatedIndex()
+    site = DevSite(site_root, default_options(), index.outcomes.append, index.update)
+    assert site.rebuild().ok
+    assert index.started.acquire(timeout=30)
+    assert site.file(PAGE) is not None and site.file(ENTRY) is None  # pages first
+    index.gates[0].set()
+    assert site.index.wait(60)
+    assert site.file(ENTRY) is not None and "zebrafink" not in index_words(site)
+    first_entry, build = site.file(ENTRY), site.snapshot().build
+
+    case = site_root / CASE_PATH
+    case.write_text(CASE.format(title="Holbæk eksperimenterer") + "\nZebrafinker i haven.\n")
+    assert site.rebuild().ok
+    assert index.started.acquire(timeout=30)
+    page = site.file(PAGE)
+    assert page is not None and b"Zebrafinker i haven" in page  # the new page, at once
+    assert site.file(ENTRY) == first_entry  # the previous index meanwhile
+    assert site.snapshot().build == build + 1
+    index.gates[1].set()
+    assert site.index.wait(60)
+    assert "zebrafink" in index_words(site)
+    assert site.snapshot().build == build + 1  # a new index reloads no page
+    assert [outcome.error for outcome in index.outcomes] == [None, None]
+    assert index.outcomes[-1].indexed == 1  # only the edited page went to Pagefind
+
+
+def test_an_index_for_an_older_build_is_never_published(site_root: Path) -> None:
+    index = GatedIndex()
+    site = DevSite(site_root, default_options(), index.outcomes.append, index.update)
+    assert site.rebuild().ok
+    assert index.started.acquire(timeout=30)  # build 1's index is held back
+    case = site_root / CASE_PATH
+    case.write_text(CASE.format(title="Holbæk eksperimenterer") + "\nZebrafinker i haven.\n")
+    assert site.rebuild().ok  # build 2 is served while build 1's index is being made
+    index.gates[0].set()
+    assert index.started.acquire(timeout=30)  # build 1's index is done, build 2's has begun
+    assert [outcome.build for outcome in index.outcomes] == [1]
+    assert site.file(ENTRY) is None  # build 1's index does not go with build 2's pages
+    index.gates[1].set()
+    assert site.index.wait(60)
+    assert [outcome.build for outcome in index.outcomes] == [1, 2]
+    assert "zebrafink" in index_words(site)  # build 2's index
+    assert site.snapshot().build == 2
+
+
+def test_a_failed_index_keeps_serving_the_pages(site_root: Path) -> None:
+    from sitegen.errors import SiteError
+    from sitegen.render.search import SearchIndexError
+
+    outcomes: list[IndexOutcome] = []
+
+    def failing(state: SearchState | None, files: list[RenderedFile], language: str) -> SearchState:
+        raise SearchIndexError(SiteError("", 0, "search", "Pagefind: out of memory"))
+
+    site = DevSite(site_root, default_options(), outcomes.append, failing)
+    assert site.rebuild().ok
+    assert site.index.wait(60)
+    assert site.file(PAGE) is not None and site.file(ENTRY) is None
+    assert [str(outcome.error) for outcome in outcomes] == ["search: Pagefind: out of memory"]
