@@ -92,9 +92,10 @@ def report(results: dict[str, dict[str, list[float]]], command: str) -> str:
         "re-render the pages whose inputs changed); the page in the browser reloads after that "
         "plus the server's debounce and one long-poll round trip. *sitegen build*: the same "
         "edit followed by a whole `sitegen build` process (start-up, on-disk cache, output/ "
-        "swapped in). Both sites have search on: any changed page makes Pagefind index every "
-        "page again, which is most of the time on the generated site (see benchmarks.md for "
-        "builds without search).",
+        "swapped in). Both sites have search on. What an editor sees in the browser, from the "
+        "save to the reloaded page and to the search index answering with the edit, is "
+        "measured in Chromium by `bench/serve_latency.py` (section *`sitegen serve`: save to "
+        "screen* of [benchmarks.md](benchmarks.md)).",
         "",
         f"Measured {dt.date.today().isoformat()} on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}; median (min-max) of "

@@ -64,16 +64,23 @@ HUGO_LAYOUTS = {
 </ul>
 {{ end }}
 """,
+    # The indexed region and filters match sitegen's case page (templates/case.html): title,
+    # lead and body are indexed; date, municipality, level, tags and authors are not, but
+    # give Pagefind the same meta (dato) and filters (kommune, niveau, emne).
     "single.html": """\
 {{ define "main" }}
-<article>
+<article data-pagefind-body>
 <h1>{{ .Title }}</h1>
-<p>{{ .Date.Format "2006-01-02" }} · {{ .Params.municipality }} · {{ .Params.level }}</p>
-<p>{{ delimit .Params.authors ", " }}</p>
+<p data-pagefind-ignore><time data-pagefind-meta="dato">{{ .Date.Format "2006-01-02" }}</time>
+· <span data-pagefind-filter="kommune">{{ .Params.municipality }}</span>
+· <span data-pagefind-filter="niveau">{{ .Params.level }}</span></p>
+<p data-pagefind-ignore>{{ delimit .Params.authors ", " }}</p>
 <p class="lead">{{ .Params.lead }}</p>
 {{ .Content }}
-<ul class="tags">
-{{ range .GetTerms "tags" }}<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}
+<ul class="tags" data-pagefind-ignore>
+{{ range .GetTerms "tags" -}}
+<li><a href="{{ .RelPermalink }}" data-pagefind-filter="emne">{{ .LinkTitle }}</a></li>
+{{- end }}
 </ul>
 </article>
 {{ end }}

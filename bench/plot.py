@@ -20,6 +20,7 @@ TOOLS = {
     "sitegen": "sitegen",
     "sitegen-search": "sitegen with search",
     "hugo": "Hugo",
+    "hugo-pagefind": "Hugo + Pagefind",
     "pelican": "Pelican",
     "mkdocs": "MkDocs",
 }
