@@ -11,8 +11,9 @@ words changed are written again. The result means exactly what one clean Pagefin
 same pages would mean, page numbering and chunk boundaries aside (search.js ranks results
 without depending on either).
 
-Anything this does not patch is indexed afresh by Pagefind: a removed page (every later page
-number would move), many changed pages, a meta field that appears or disappears, sort keys,
+A removed page's number goes to the last page, which is indexed again under it, so no other
+page is renumbered. Anything this does not patch is indexed afresh by Pagefind: many changed
+pages, a meta field that appears or disappears, sort keys,
 a fragment hash that collides, a format it does not recognise.
 """
 
@@ -120,18 +121,22 @@ def updated_state(
     changed = [page for page in pages if state.digests.get(page.path) != digests[page.path]]
     if not changed and len(pages) == len(state.digests):
         return SearchState(language, folder, state.digests, state.files, state.parts)
+    gone = set(state.digests) - set(digests)
     try:
-        if len(pages) != len(state.digests) + sum(p.path not in state.digests for p in changed):
-            raise CannotPatch("a page was removed")
-        if not state.files or len(changed) > max(1, PATCH_SHARE * len(pages)):
+        if not state.files or len(changed) + len(gone) > max(1, PATCH_SHARE * len(pages)):
             raise CannotPatch("too much changed")
-        return _patched(state, changed, digests, run)
+        return _patched(state, pages, changed, gone, digests, run)
     except (CannotPatch, UnsupportedCbor, KeyError, IndexError, ValueError, TypeError):
         return fresh_state(pages, digests, language, folder, run, analysed)
 
 
 def _patched(
-    state: SearchState, changed: list[RenderedFile], digests: dict[str, bytes], run: Runner
+    state: SearchState,
+    pages: list[RenderedFile],
+    changed: list[RenderedFile],
+    gone: set[str],
+    digests: dict[str, bytes],
+    run: Runner,
 ) -> SearchState:
     folder, language = state.folder, state.language
     files = {item.path: item for item in state.files}
@@ -140,14 +145,30 @@ def _patched(
     meta = parts.meta
     if meta[4]:
         raise CannotPatch("the index has sort keys")
+    # A removed page's number is taken by one of the last pages, so the numbers stay 0..n-1
+    # without renumbering every page: that page is indexed again under its new number.
+    holes = sorted(numbers[path] for path in gone if path in numbers)
+    remaining = len(parts.paths) - len(holes)
+    moving = [n for n in range(remaining, len(parts.paths)) if parts.paths[n] not in gone]
     page_numbers: dict[str, int] = {}
-    next_number = len(parts.paths)
+    targets = dict(zip(moving, (hole for hole in holes if hole < remaining), strict=True))
+    changed_paths = {page.path for page in changed}
+    by_path = {page.path: page for page in pages}
+    for old_number, new_number in targets.items():
+        path = parts.paths[old_number]
+        page_numbers[path] = new_number
+        if path not in changed_paths:
+            changed = [*changed, by_path[path]]
     for page in changed:
+        if page.path in page_numbers:
+            continue
         if page.path in numbers:
             page_numbers[page.path] = numbers[page.path]
         elif page.path in state.digests:
             raise CannotPatch("a page Pagefind left out has changed")
-        else:
+    next_number = remaining
+    for page in changed:
+        if page.path not in page_numbers:
             page_numbers[page.path] = next_number
             next_number += 1
     small = {item.path: item.data for item in run(changed, language)}
@@ -168,6 +189,9 @@ def _patched(
     # The page list, and whether the meta fields stay the same.
     pages_meta = [list(page) for page in meta[1]]
     paths, meta_keys = list(parts.paths), list(parts.meta_keys)
+    for number in [*holes, *moving]:
+        files.pop(f"{folder}/fragment/{pages_meta[number][0]}.pf_fragment", None)
+    del pages_meta[remaining:], paths[remaining:], meta_keys[remaining:]
     for path, number in sorted(page_numbers.items(), key=lambda item: item[1]):
         fragment, word_count, keys = new_pages[number]
         if number == len(pages_meta):
@@ -177,6 +201,7 @@ def _patched(
         else:
             files.pop(f"{folder}/fragment/{pages_meta[number][0]}.pf_fragment", None)
             pages_meta[number] = [fragment, word_count]
+            paths[number] = path
             meta_keys[number] = keys
     if sorted(frozenset().union(*meta_keys)) != meta[5]:
         raise CannotPatch("a meta field appeared or disappeared")
@@ -188,7 +213,9 @@ def _patched(
         files[path] = RenderedFile(path, small[path])
 
     # The words.
-    removed = sorted(number for number in new_pages if number < len(parts.paths))
+    removed = sorted(
+        {number for number in new_pages if number < len(parts.paths)} | set(holes) | set(moving)
+    )
     incoming: dict[str, WordNew] = {}
     for _from, _to, chunk_hash in small_meta[2]:
         decoded = cbor_decode(unpack_raw(small[f"{folder}/index/{chunk_hash}.pf_index"]))
@@ -240,7 +267,7 @@ def _patched(
     files[entry_path] = RenderedFile(entry_path, entry_json(entry))
 
     new_parts = IndexParts(new_meta, paths, meta_keys, chunks, chunk_files, filters)
-    new_digests = dict(state.digests)
+    new_digests = {path: digest for path, digest in state.digests.items() if path not in gone}
     new_digests.update((page.path, digests[page.path]) for page in changed)
     return SearchState(
         language,
