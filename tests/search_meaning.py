@@ -125,3 +125,18 @@ def assert_same_site(built: dict[str, bytes], clean: dict[str, bytes]) -> None:
         for name in code:
             assert index.get(prefix + name) == clean_index.get(prefix + name), name
         assert bundle_meaning(index) == bundle_meaning(clean_index)
+
+
+def current_bundle(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The files a search begun now reads: those the entry and its metadata name, and the rest
+    of the bundle that is not content-named (a server may also serve a previous index)."""
+    entry = json.loads(files[f"{FOLDER}/pagefind-entry.json"])
+    (language,) = entry["languages"].values()
+    meta_path = f"{FOLDER}/pagefind.{language['hash']}.pf_meta"
+    _version, pages, chunks, filters, _sorts, _fields = cbor_decode(unpack_raw(files[meta_path]))
+    named = {meta_path}
+    named |= {f"{FOLDER}/index/{chunk[2]}.pf_index" for chunk in chunks}
+    named |= {f"{FOLDER}/filter/{hashed}.pf_filter" for _name, hashed in filters}
+    named |= {f"{FOLDER}/fragment/{page[0]}.pf_fragment" for page in pages}
+    hashed = ("pf_meta", "pf_index", "pf_filter", "pf_fragment")
+    return {p: d for p, d in files.items() if p in named or p.rsplit(".", 1)[-1] not in hashed}

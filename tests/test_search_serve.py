@@ -15,7 +15,7 @@ from sitegen.render.search_patch import SearchState
 from sitegen.serve.indexing import IndexOutcome
 from sitegen.serve.site import DevSite
 from tests.conftest import CASE
-from tests.search_meaning import bundle_meaning
+from tests.search_meaning import bundle_meaning, current_bundle
 
 CASE_PATH = "content/cases/holbaek.md"
 PAGE = "cases/holbaek-eksperimenterer/index.html"
@@ -52,7 +52,7 @@ class GatedIndex:
 
 
 def index_words(site: DevSite) -> dict[str, object]:
-    words: dict[str, object] = bundle_meaning(site.files_under("pagefind"))["words"]
+    words: dict[str, object] = bundle_meaning(current_bundle(site.files_under("pagefind")))["words"]
     return words
 
 
@@ -116,3 +116,24 @@ def test_a_failed_index_keeps_serving_the_pages(site_root: Path) -> None:
     assert site.index.wait(60)
     assert site.file(PAGE) is not None and site.file(ENTRY) is None
     assert [str(outcome.error) for outcome in outcomes] == ["search: Pagefind: out of memory"]
+
+
+def test_a_search_begun_on_the_previous_index_still_finds_its_files(site_root: Path) -> None:
+    site = DevSite(site_root, default_options())
+    case = site_root / CASE_PATH
+    generations: list[set[str]] = []
+    for number, words in enumerate(["", "Zebrafinker i haven.", "Solsorte på taget."]):
+        case.write_text(CASE.format(title="Holbæk eksperimenterer") + f"\n{words}\n")
+        assert site.rebuild().ok and site.index.wait(60)
+        entry = site.file(ENTRY)
+        assert entry is not None
+        generations.append(set(site.files_under("pagefind")))
+        if number:  # the edit changed content-named files of the index
+            assert generations[-1] != generations[-2]
+    served = generations[-1]
+    # the index before the last one is still served beside it; the one before that is gone
+    assert site.files_under("pagefind").keys() == served
+    first_only = generations[0] - generations[2]  # the first index's files the third dropped
+    assert first_only and first_only <= generations[1]  # kept while the second was served
+    assert generations[1] - generations[0] <= served
+    assert "solsort" in index_words(site) and "zebrafink" not in index_words(site)

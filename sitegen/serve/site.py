@@ -60,6 +60,7 @@ class DevSite:
         self.root = root
         self.options = options
         self._files: dict[str, bytes] = {}
+        self._last_index: set[str] = set()  # the paths of the index published last
         self._config: Config | None = None
         self._epoch = 0
         self._build = 0
@@ -112,10 +113,15 @@ class DevSite:
             if build != self._build or self._closing:
                 return
             files = dict(self._files)
+            # The index files are named by their content, so the previous index's stay
+            # served beside the new one: a search that began on the previous index (its
+            # pagefind-entry.json already read) still finds its chunks. Older ones go.
+            new = {item.path for item in index}
             for path in self._index_files():
-                del files[path]
+                if path not in new and path not in self._last_index:
+                    del files[path]
             files.update((item.path, item.data) for item in index)
-            self._files = files
+            self._files, self._last_index = files, new
 
     def _why(self, error: Exception) -> SiteError:
         if isinstance(error, OSError) and error.filename:
