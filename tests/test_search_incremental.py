@@ -198,3 +198,27 @@ def test_a_full_index_is_byte_identical_from_build_to_build(
 ) -> None:
     root = search_site(new_site)
     assert clean_tree(root, tmp_path / "a") == clean_tree(root, tmp_path / "b")
+
+
+def test_a_page_without_words_added_alone_keeps_the_build_going(
+    new_site: MakeSite, tmp_path: Path
+) -> None:
+    root = search_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    (root / "content/pages").mkdir(parents=True, exist_ok=True)
+    (root / "content/pages/tom.md").write_text('---\ntitle: "…"\nslug: tom\n---\n\n')
+    cached_build(root, out)  # Pagefind refuses to index it alone: the index is made afresh
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean"))
+
+
+def test_only_a_tag_with_the_attribute_makes_a_page_indexed() -> None:
+    from sitegen.render.files import RenderedFile
+    from sitegen.render.search import indexable_pages
+
+    pages = [
+        RenderedFile("a/index.html", b'<main class="x"\n data-pagefind-body>Tekst</main>'),
+        RenderedFile("b/index.html", b"<p>Skriv data-pagefind-body i skabelonen</p>"),
+        RenderedFile("c/index.html", b"<code>&lt;main data-pagefind-body&gt;</code>"),
+    ]
+    assert [page.path for page in indexable_pages(pages)] == ["a/index.html"]

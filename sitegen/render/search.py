@@ -76,9 +76,25 @@ def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedF
 def indexable_pages(files: Iterable[RenderedFile]) -> list[RenderedFile]:
     """The HTML pages with an indexed region (`data-pagefind-body`), in path order."""
     return sorted(
-        (f for f in files if f.path.endswith(".html") and INDEXED in f.data),
+        (f for f in files if f.path.endswith(".html") and has_indexed_region(f.data)),
         key=lambda f: f.path,
     )
+
+
+def has_indexed_region(html: bytes) -> bool:
+    """Whether a tag of the page has the `data-pagefind-body` attribute. The words in a page's
+    text do not count: Pagefind reads the whole of every page when none of the pages it is
+    given has the attribute, so a small run must not get such a page."""
+    start = 0
+    while (at := html.find(INDEXED, start)) != -1:
+        start = at + len(INDEXED)
+        if (
+            html[at - 1 : at].isspace()
+            and html[start : start + 1] in (b"=", b">", b"/", b" ", b"\t", b"\n", b"\r")
+            and html.rfind(b"<", 0, at) > html.rfind(b">", 0, at)
+        ):
+            return True
+    return False
 
 
 def scratch(size: int) -> str | None:

@@ -8,8 +8,12 @@ is decoded and spliced into the previous one: in each word's list of pages the o
 an edited page are replaced by its new ones (it keeps its page number; an added page gets the
 next free one), the filters, the page list and the fragments likewise. Only the chunks whose
 words changed are written again. The result means exactly what one clean Pagefind run over the
-same pages would mean, page numbering and chunk boundaries aside (search.js ranks results
-without depending on either).
+same pages would mean, page numbering and chunk boundaries aside. search.js ranks results
+without depending on page numbers. Chunk boundaries can still matter to a prefix search:
+Pagefind's reader loads the chunks whose from/to range holds a term, and a patched index keeps
+its old boundaries (new words join the chunk beside them) where a clean run would cut a new
+chunk after every 20,000 locations; a prefix that straddles a boundary can then be expanded
+to other words. Cutting the patched index by Pagefind's own rule is still to be done.
 
 A removed page's number goes to the last page, which is indexed again under it, so no other
 page is renumbered. Anything this does not patch is indexed afresh by Pagefind: many changed
@@ -32,6 +36,7 @@ from itertools import pairwise
 from typing import Any
 
 from sitegen.render.files import RenderedFile
+from sitegen.render.search import SearchIndexError
 from sitegen.render.search_cbor import MAGIC, UnsupportedCbor, cbor_decode, unpack, unpack_raw
 from sitegen.render.search_postings import (
     PageList,
@@ -127,6 +132,8 @@ def updated_state(
             raise CannotPatch("too much changed")
         return _patched(state, pages, changed, gone, digests, run)
     except (CannotPatch, UnsupportedCbor, KeyError, IndexError, ValueError, TypeError):
+        return fresh_state(pages, digests, language, folder, run, analysed)
+    except SearchIndexError:  # Pagefind refuses pages without words when they are all it reads
         return fresh_state(pages, digests, language, folder, run, analysed)
 
 
