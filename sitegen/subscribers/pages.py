@@ -81,11 +81,12 @@ def make_pages(config: Config, site: Site, inputs: Inputs) -> Pages:
     )
     # The theme's files under static/ (style sheet, script, fonts, icons), not the site's own.
     theme = f"{config.paths.templates}/static/"
+    hashed = set(dict(names).values())
     assets = {
         item.dest: Asset(
             item.data,
             mimetypes.guess_type(item.dest)[0] or "application/octet-stream",
-            "/" + item.dest in set(dict(names).values()),
+            "/" + item.dest in hashed,
         )
         for item in static
         if item.source.startswith(theme) and item.dest.startswith(ASSET_PREFIX.lstrip("/"))
