@@ -1,8 +1,10 @@
-"""What a Pagefind bundle means to a reader, independent of page numbers and chunk boundaries.
+"""What a Pagefind bundle means to a reader, independent of page numbers.
 
 Two bundles with equal meaning answer every query alike (up to the order of results of equal
 score, which search.js settles by the result's id): the same words on the same pages at the
-same locations, the same page lengths and fragments, the same filters and meta fields.
+same locations, the same page lengths and fragments, the same filters and meta fields, and the
+same words in each chunk (Pagefind's reader expands a prefix to the words of the chunks whose
+from/to range holds it, so the boundaries matter to a prefix search).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def bundle_meaning(files: dict[str, bytes]) -> dict[str, Any]:
         "pages": {url: (fragments[url], pages[n][1]) for n, url in enumerate(urls)},
         "words": words,
         "filters": filter_values,
+        "chunks": chunk_words,
     }
 
 

@@ -1,11 +1,13 @@
 """Random edit sequences: after every edit the incremental build equals a clean build.
 
 The search index is patched rather than rebuilt, so it is compared by what it means: every
-word on every page at every location, page lengths, fragments, filters and meta fields.
+word on every page at every location, page lengths, fragments, filters, meta fields and the
+words of each chunk (Pagefind is told to cut small chunks, so the sites have several).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +20,7 @@ from sitegen.build.cache import BuildCache
 from sitegen.build.pipeline import build, build_files
 from sitegen.config import default_options
 from sitegen.errors import BuildError
+from sitegen.render.search import CHUNK_SIZE_VARIABLE
 from tests.conftest import REPO, read_tree
 from tests.search_meaning import assert_same_site
 
@@ -57,6 +60,8 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.out = self.tmp / "out"
         self.cases: dict[str, dict[str, str]] = {}
         self.serial = 0
+        self.chunk_size = os.environ.get(CHUNK_SIZE_VARIABLE)
+        os.environ[CHUNK_SIZE_VARIABLE] = "40"
         shutil.copytree(REPO / "templates", self.root / "templates")
         for number in range(3):
             self._write(
@@ -72,6 +77,10 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.chunk_size is None:
+            os.environ.pop(CHUNK_SIZE_VARIABLE, None)
+        else:
+            os.environ[CHUNK_SIZE_VARIABLE] = self.chunk_size
 
     def _write(self, name: str, fields: dict[str, str]) -> None:
         self.cases[name] = fields

@@ -222,3 +222,53 @@ def test_only_a_tag_with_the_attribute_makes_a_page_indexed() -> None:
         RenderedFile("c/index.html", b"<code>&lt;main data-pagefind-body&gt;</code>"),
     ]
     assert [page.path for page in indexable_pages(pages)] == ["a/index.html"]
+
+
+def chunk_words(files: dict[str, bytes]) -> list[list[str]]:
+    words: list[list[str]] = bundle_meaning(files)["chunks"]
+    return words
+
+
+def test_a_patched_index_is_cut_into_chunks_as_pagefind_cuts_a_clean_one(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pagefind's reader expands a prefix to the words of the chunks whose range holds it, so
+    the patched index must have a clean run's chunks; chunks whose words did not change keep
+    their files."""
+    monkeypatch.setenv("PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE", "60")
+    monkeypatch.setattr(search_patch, "PATCH_SHARE", 0.5)
+    root = search_site(new_site, 16)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    steps = [
+        (3, "Aalborg, abekatte og abonnementer i begyndelsen af alfabetet."),
+        (9, " ".join(f"zebra{n} ørnerede" for n in range(12))),  # a long tail of new words
+        (3, ""),
+        (40, "En ny case om æbler, øer og ålegræs."),
+        (9, "Midt i alfabetet: lokalråd og lokalsamfund."),
+    ]
+    kept_files = 0
+    for number, extra in steps:
+        before = {path for path in read_tree(out) if path.startswith("pagefind/index/")}
+        (root / f"content/cases/case-{number}.md").write_text(case_text(number, extra))
+        state = cached_build(root, out)
+        assert state.patched
+        built, clean = read_tree(out), clean_tree(root, tmp_path / f"clean-{number}")
+        assert len(chunk_words(clean)) > 5
+        assert chunk_words(built) == chunk_words(clean)
+        assert_same_site(built, clean)
+        kept_files += len(before & {p for p in built if p.startswith("pagefind/index/")})
+    assert kept_files > 0
+
+
+def test_another_chunk_size_makes_a_fresh_index(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = search_site(new_site, 8)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    monkeypatch.setenv("PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE", "50")
+    (root / "content/cases/case-1.md").write_text(case_text(1, "Et nyt ord: cykelstier."))
+    state = cached_build(root, out)
+    assert not state.patched and state.chunk_size == 50
+    assert chunk_words(read_tree(out)) == chunk_words(clean_tree(root, tmp_path / "clean"))

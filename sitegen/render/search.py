@@ -28,6 +28,8 @@ from sitegen.render.search_stable import stable_bundle
 SEARCH_DIR = "pagefind"
 SHARED_MEMORY = "/dev/shm"
 SCRATCH_PREFIX = "sitegen-search-"
+CHUNK_SIZE_VARIABLE = "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE"  # Pagefind reads it (options.rs)
+DEFAULT_CHUNK_SIZE = 20_000  # Pagefind's default index_chunk_size
 INDEXED = b"data-pagefind-body"  # only pages with an indexed region go to Pagefind
 # Bundle files the site does not use (other UIs, the playground).
 UNUSED = (
@@ -45,6 +47,13 @@ class SearchIndexError(Exception):
     def __init__(self, error: SiteError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def chunk_size() -> int:
+    """The size at which Pagefind ends a chunk of its word index: its default, or what the
+    environment tells it (as Pagefind reads the variable: a whole number, else the default)."""
+    value = os.environ.get(CHUNK_SIZE_VARIABLE, "").strip()
+    return int(value) if value.isascii() and value.isdigit() else DEFAULT_CHUNK_SIZE
 
 
 def pagefind_executable() -> Path:

@@ -7,13 +7,12 @@ one index and patches it. Pagefind runs over the changed and added pages only; i
 is decoded and spliced into the previous one: in each word's list of pages the old entries of
 an edited page are replaced by its new ones (it keeps its page number; an added page gets the
 next free one), the filters, the page list and the fragments likewise. Only the chunks whose
-words changed are written again. The result means exactly what one clean Pagefind run over the
-same pages would mean, page numbering and chunk boundaries aside. search.js ranks results
-without depending on page numbers. Chunk boundaries can still matter to a prefix search:
-Pagefind's reader loads the chunks whose from/to range holds a term, and a patched index keeps
-its old boundaries (new words join the chunk beside them) where a clean run would cut a new
-chunk after every 20,000 locations; a prefix that straddles a boundary can then be expanded
-to other words. Cutting the patched index by Pagefind's own rule is still to be done.
+words changed are written again. The words are then cut into chunks by Pagefind's own
+rule, so the chunk boundaries are a clean run's too (Pagefind's reader loads the chunks whose
+from/to range holds a term, so a prefix search depends on them); only the chunks whose words
+changed get new files. The result means exactly what one clean Pagefind run over the same
+pages would mean, page numbering aside, and search.js ranks results without depending on page
+numbers.
 
 A removed page's number goes to the last page, which is indexed again under it, so no other
 page is renumbered. Anything this does not patch is indexed afresh by Pagefind: many changed
@@ -36,7 +35,7 @@ from itertools import pairwise
 from typing import Any
 
 from sitegen.render.files import RenderedFile
-from sitegen.render.search import SearchIndexError
+from sitegen.render.search import SearchIndexError, chunk_size
 from sitegen.render.search_cbor import MAGIC, UnsupportedCbor, cbor_decode, unpack, unpack_raw
 from sitegen.render.search_postings import (
     PageList,
@@ -82,6 +81,7 @@ class SearchState:
 
     language: str
     folder: str
+    chunk_size: int  # the size Pagefind cut the word index's chunks at
     digests: dict[str, bytes]
     files: list[RenderedFile]
     parts: IndexParts | None = None
@@ -104,7 +104,7 @@ def fresh_state(
     if analysed and files:
         with contextlib.suppress(UnsupportedCbor, KeyError, IndexError, ValueError, TypeError):
             parts = analyse({item.path: item for item in files}, folder)
-    return SearchState(language, folder, dict(digests), files, parts, len(pages))
+    return SearchState(language, folder, chunk_size(), dict(digests), files, parts, len(pages))
 
 
 def updated_state(
@@ -121,11 +121,17 @@ def updated_state(
     The previous state is patched where that is possible and worth it, else Pagefind indexes
     every page; `state` itself is not changed either way.
     """
-    if state is None or state.language != language or state.folder != folder:
+    if state is None or (state.language, state.folder, state.chunk_size) != (
+        language,
+        folder,
+        chunk_size(),
+    ):
         return fresh_state(pages, digests, language, folder, run, analysed)
     changed = [page for page in pages if state.digests.get(page.path) != digests[page.path]]
     if not changed and len(pages) == len(state.digests):
-        return SearchState(language, folder, state.digests, state.files, state.parts)
+        return SearchState(
+            language, folder, state.chunk_size, state.digests, state.files, state.parts
+        )
     gone = set(state.digests) - set(digests)
     try:
         if not state.files or len(changed) + len(gone) > max(1, PATCH_SHARE * len(pages)):
@@ -229,36 +235,46 @@ def _patched(
         incoming.update(new_postings(decoded, mapping, fields))
     chunks = [list(chunk) for chunk in parts.chunks]
     touched = _patch_words(chunks, removed, incoming)
-    kept = [number for number, chunk in enumerate(chunks) if chunk]
-    chunk_files = list(parts.chunk_files)
-    old_chunks = {number: files.pop(chunk_files[number]) for number in touched}
-    chunk_meta = _chunk_ranges([chunks[number] for number in kept])
-    taken = {path for number, path in enumerate(chunk_files) if number not in touched}
-    rewritten = [number for number in kept if number in touched]
+    cut = _recut(chunks, touched, state.chunk_size)
+    kept = {number for _words, number in cut if number is not None}
+    old_chunks = {
+        path: files.pop(path) for number, path in enumerate(parts.chunk_files) if number not in kept
+    }
+    taken = {parts.chunk_files[number] for number in kept}
+    chunks = [words for words, _number in cut]
+    chunk_files = [parts.chunk_files[n] if n is not None else "" for _words, n in cut]
+    rewritten = [position for position, (_words, n) in enumerate(cut) if n is None]
 
-    def compressed(number: int) -> tuple[str, bytes | None]:
-        raw = join_chunk(chunks[number])
-        digest = pagefind_hash(raw)
-        if chunk_files[number] == f"{folder}/index/{language}_{digest[:7]}.pf_index":
-            return digest, None  # the same words as before: the file stays as it is
-        return digest, gzip.compress(MAGIC + raw, compresslevel=CHUNK_LEVEL, mtime=0)
+    def compressed(position: int) -> tuple[bytes, str]:
+        raw = join_chunk(chunks[position])
+        return raw, pagefind_hash(raw)
 
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # zlib lets go of the GIL
-        for number, (digest, data) in zip(rewritten, pool.map(compressed, rewritten), strict=True):
-            if data is None:
-                files[chunk_files[number]] = old_chunks[number]
-                taken.add(chunk_files[number])
-                continue
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # zlib and hashlib let go of the GIL
+        encoded = list(pool.map(compressed, rewritten))
+        written: dict[int, RenderedFile] = {}
+        to_pack: list[tuple[int, str, bytes]] = []
+        for position, (raw, digest) in zip(rewritten, encoded, strict=True):
             length = 7
             while (path := f"{folder}/index/{language}_{digest[:length]}.pf_index") in taken:
                 length += 1
-            chunk_files[number] = path
-            files[path] = RenderedFile(path, data)
             taken.add(path)
-    for position, number in enumerate(kept):
-        chunk_meta[position].append(chunk_files[number].rsplit("/", 1)[1].removesuffix(".pf_index"))
-    chunks = [chunks[number] for number in kept]
-    chunk_files = [chunk_files[number] for number in kept]
+            chunk_files[position] = path
+            old = old_chunks.get(path)
+            if old is not None and unpack_raw(old.data) == raw:
+                written[position] = old  # the same words as before: the file stays as it is
+            else:
+                to_pack.append((position, path, raw))
+        packed = pool.map(
+            lambda item: gzip.compress(MAGIC + item[2], compresslevel=CHUNK_LEVEL, mtime=0),
+            to_pack,
+        )
+        for (position, path, _raw), data in zip(to_pack, packed, strict=True):
+            written[position] = RenderedFile(path, data)
+    for position, item in written.items():
+        files[chunk_files[position]] = item
+    chunk_meta = _chunk_ranges(chunks)
+    for position, path in enumerate(chunk_files):
+        chunk_meta[position].append(path.rsplit("/", 1)[1].removesuffix(".pf_index"))
 
     filters, filter_meta = _patched_filters(parts, files, small, removed, mapping, folder, language)
 
@@ -279,6 +295,7 @@ def _patched(
     return SearchState(
         language,
         folder,
+        state.chunk_size,
         new_digests,
         [files[path] for path in sorted(files)],
         new_parts,
@@ -365,6 +382,37 @@ def _patch_words(
         chunk.insert(bisect_right([w.word for w in chunk], name), made)
         touched.add(number)
     return touched
+
+
+def _recut(
+    chunks: list[list[WordPostings]], touched: set[int], limit: int
+) -> list[tuple[list[WordPostings], int | None]]:
+    """The words cut into chunks by Pagefind's rule (pagefind/src/index/mod.rs, `chunk_index`):
+    in word order, a chunk ends after the word that brings its size to `limit` or more.
+    Each chunk comes with the number of the old chunk it is, unchanged, or None.
+
+    The old chunks were cut by the same rule, so an untouched chunk that starts where a new
+    chunk would start is that new chunk: the words are counted only from the first touched
+    chunk until the cutting falls in step with the old boundaries again.
+    """
+    cut: list[tuple[list[WordPostings], int | None]] = []
+    current: list[WordPostings] = []
+    size = 0
+    for number, chunk in enumerate(chunks):
+        if not chunk:
+            continue
+        if not current and number not in touched:
+            cut.append((chunk, number))
+            continue
+        for word in chunk:
+            current.append(word)
+            size += word.main.size
+            if size >= limit:
+                cut.append((current, None))
+                current, size = [], 0
+    if current:
+        cut.append((current, None))
+    return cut
 
 
 def _chunk_ranges(chunks: list[list[WordPostings]]) -> list[list[Any]]:

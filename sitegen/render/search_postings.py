@@ -24,7 +24,10 @@ from sitegen.render.search_cbor import UnsupportedCbor, cbor_encode, decode_at, 
 _INT = rb"(?:[\x00-\x17\x20-\x37]|[\x18\x38].|[\x19\x39]..|[\x1a\x3a]....)"
 _ARRAY = rb"(?:[\x80-\x97]|\x98.|\x99..|\x9a....)"
 _BODY = _ARRAY + _INT + b"*" + _ARRAY + _INT + b"*"  # [locations..], [meta locations..]
-_ENTRY = re.compile(rb"\x83(" + _INT + rb")(" + _BODY + rb")", re.S)  # (delta, the rest)
+_BODY_HEADS = rb"(" + _ARRAY + rb")" + _INT + rb"*(" + _ARRAY + rb")" + _INT + b"*"
+# (delta, the rest, the head of [locations..], the head of [meta locations..])
+_ENTRY = re.compile(rb"\x83(" + _INT + rb")(" + _BODY_HEADS + rb")", re.S)
+_SIZE = re.compile(rb"(?:\x83" + _INT + rb")?" + _BODY_HEADS, re.S)  # an entry, or its body
 _WHOLE_ENTRY = re.compile(rb"\x83" + _INT + _BODY, re.S)
 _ENTRIES = re.compile(rb"(?:\x83" + _INT + _BODY + rb")*", re.S)
 
@@ -39,15 +42,31 @@ class _DeltaValues(dict[bytes, int]):
 
 
 _DELTAS = _DeltaValues()
+_LENGTHS = _DeltaValues()  # an array's head -> its length (the same decoding)
+
+
+def _entry_size(data: bytes, pos: int = 0) -> int:
+    """What the entry (or the entry's body) at `pos` adds to its chunk's size in Pagefind's
+    rule: its locations, its meta locations and one."""
+    match = _SIZE.match(data, pos)
+    if match is None:
+        raise UnsupportedCbor("a page entry that does not parse")
+    return _LENGTHS[match[1]] + _LENGTHS[match[2]] + 1
 
 
 @dataclass(slots=True)
 class PageList:
-    """Encoded page entries (deltas included) and the absolute page number of each."""
+    """Encoded page entries (deltas included) and the absolute page number of each.
+
+    `size` is what the list adds to a chunk in Pagefind's rule for cutting chunks
+    (pagefind/src/index/mod.rs, `chunk_index`): per page, its locations + its meta
+    locations + 1.
+    """
 
     entries: bytes = b""
     pages: array[int] = field(default_factory=lambda: array("I"))
     offsets: array[int] | None = None  # where each entry starts in `entries`, once needed
+    size: int = 0
 
     def encode(self) -> bytes:
         return head(4, len(self.pages)) + self.entries
@@ -66,7 +85,7 @@ class PageList:
         (page -> encoded [locations] + [meta locations])."""
         offsets = self.entry_offsets()
         old, pages, size = self.entries, self.pages, len(self.entries)
-        made = PageList(b"", array("I"), array("I"))
+        made = PageList(b"", array("I"), array("I"), self.size)
         assert made.offsets is not None
         pieces: list[bytes] = []
         length = 0
@@ -102,8 +121,10 @@ class PageList:
             copy(index)
             if index < len(pages) and pages[index] == number:
                 start = index + 1  # the old entry of a changed page is left out
+                made.size -= _entry_size(old, offsets[index])
             body = added.get(number)
             if body is not None:
+                made.size += _entry_size(body)
                 entry = b"\x83" + head(0, number - previous) + body
                 pieces.append(entry)
                 made.offsets.append(length)
@@ -189,12 +210,14 @@ def _page_list(raw: bytes, pos: int) -> tuple[PageList, int]:
     region = raw[pos : match.end()]
     entries = _ENTRY.findall(region)  # one pass at C speed; the rest are C-level iterators
     pages = array("I", accumulate(map(_DELTAS.__getitem__, map(itemgetter(0), entries))))
-    lengths = map(len, map(b"\x83".join, entries))  # as long as "\x83" + delta + rest
+    lengths = map(len, map(b"\x83".join, map(itemgetter(0, 1), entries)))  # "\x83"+delta+rest
     offsets = array("I", accumulate(lengths, initial=0))
     offsets.pop()
     if len(pages) != count:
         raise UnsupportedCbor("page entries that do not parse")
-    return PageList(region, pages, offsets), match.end()
+    size = count + sum(map(_LENGTHS.__getitem__, map(itemgetter(2), entries)))
+    size += sum(map(_LENGTHS.__getitem__, map(itemgetter(3), entries)))
+    return PageList(region, pages, offsets, size), match.end()
 
 
 def split_chunk(raw: bytes) -> list[WordPostings]:
