@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -73,10 +75,21 @@ def make_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["build"]:  # before anything else is imported: nothing may have changed
+        from sitegen.build.stamp import up_to_date
+
+        found = up_to_date(words[1:], os.getcwd())
+        if found is not None:
+            files, out, quiet = found
+            if not quiet:
+                print(f"Up to date: {files} files in {out} ({time.monotonic() - started:.2f} s)")
+            return 0
     named = {command.name for command in COMMANDS}
     parser = make_parser(words[0] if words and words[0] in named else None)
     args = parser.parse_args(words)
+    args.words = words[1:]  # as typed, for `sitegen build`'s stamp
     try:
         result: int = args.run(args)
     except UsageError as error:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -16,9 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sitegen.clock import build_date
 from sitegen.errors import ErrorList, did_you_mean
 
 CONFIG_FILE = "sitegen.toml"
+SOURCE_FOLDERS = ("content", "templates", "static")  # what a build reads, with CONFIG_FILE
 DEFAULT_TEMPLATES = "templates"
 
 
@@ -482,14 +483,6 @@ class BuildOptions:
     drafts: bool = False
     future: bool = False
     today: dt.date = dt.date(1970, 1, 1)
-
-
-def build_date() -> dt.date:
-    """Today, or the day of SOURCE_DATE_EPOCH for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
-    return dt.date.today()
 
 
 def default_options(drafts: bool = False, future: bool = False) -> BuildOptions:

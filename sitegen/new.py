@@ -16,7 +16,8 @@ import frontmatter
 import yaml
 
 from sitegen.arguments import EXIT_ERRORS, EXIT_OK, site_root
-from sitegen.config import build_date, load_config
+from sitegen.clock import build_date
+from sitegen.config import load_config
 from sitegen.content.load import CONTENT_KINDS
 from sitegen.content.slugs import short_slug, slugify
 from sitegen.errors import ErrorList, UsageError

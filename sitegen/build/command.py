@@ -7,6 +7,7 @@ Markdown or template code, which is why the pipeline is imported only when there
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,9 +23,10 @@ from sitegen.arguments import (
 from sitegen.build.cache import BuildCache
 from sitegen.build.inputs import inputs_digest, load_inputs
 from sitegen.build.parallel import default_jobs
-from sitegen.config import default_options
+from sitegen.build.stamp import write_stamp
+from sitegen.config import CONFIG_FILE, SOURCE_FOLDERS, Config, default_options
 from sitegen.errors import BuildError, UsageError, plural
-from sitegen.output.write import OutputError, clean_leftovers, up_to_date
+from sitegen.output.write import OutputError, clean_leftovers, current_record, up_to_date
 
 
 def add_build(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +54,7 @@ def add_build(parser: argparse.ArgumentParser) -> None:
 def run_build(args: argparse.Namespace) -> int:
     root = site_root(args)
     started = time.monotonic()
+    started_ns = time.time_ns()
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     options = default_options(drafts=args.drafts, future=args.future)
@@ -63,6 +66,7 @@ def run_build(args: argparse.Namespace) -> int:
         record = up_to_date(cache, target, inputs_digest(inputs, options, target))
     if record is not None:  # nothing to do: not even the Markdown or template code is loaded
         clean_leftovers(target)
+        _stamp(args, root, inputs.config, target, cache, len(record.files), started_ns)
         if args.verbose:
             for path in sorted(record.files):
                 print(path)
@@ -92,6 +96,7 @@ def run_build(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     report = result.report
     assert report is not None
+    _stamp(args, root, inputs.config, target, cache, len(result.files), started_ns)
     if result.left_out and not args.quiet:
         count = plural(len({item.path for item in result.left_out}), "draft")
         print(
@@ -110,3 +115,24 @@ def run_build(args: argparse.Namespace) -> int:
             f"in {time.monotonic() - started:.2f} s"
         )
     return EXIT_OK
+
+
+def _stamp(
+    args: argparse.Namespace,
+    root: Path,
+    config: Config,
+    target: Path,
+    cache: BuildCache | None,
+    files: int,
+    started_ns: int,
+) -> None:
+    """Let the next `sitegen build` with the same command line see by file stats alone that
+    nothing changed (sitegen/build/stamp.py). Not for -v, which lists every file."""
+    words = getattr(args, "words", None)
+    record = current_record(cache, target) if cache is not None else None
+    if words is None or args.verbose or record is None:
+        return
+    inputs = [root / CONFIG_FILE, *(config.path(name) for name in SOURCE_FOLDERS)]
+    write_stamp(
+        words, os.getcwd(), root, inputs, target, record.stats, files, args.quiet, started_ns
+    )

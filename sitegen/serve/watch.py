@@ -25,7 +25,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from sitegen.config import CONFIG_FILE, load_config
+from sitegen.config import CONFIG_FILE, SOURCE_FOLDERS, load_config
 from sitegen.content.load import is_editor_litter
 from sitegen.errors import ErrorList
 
@@ -39,7 +39,7 @@ CHANGE_EVENTS: list[type[FileSystemEvent]] = [
     DirDeletedEvent,
     DirMovedEvent,
 ]
-WATCHED_FOLDERS = ("content", "templates", "static")
+WATCHED_FOLDERS = SOURCE_FOLDERS
 
 
 class SourceFilter:

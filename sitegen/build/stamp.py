@@ -1,0 +1,195 @@
+"""The quickest no-change rebuild: `sitegen build` compares file stats with the last build's.
+
+After a successful `sitegen build`, a stamp records what the build was given: its command line
+and folder, the day and the PAGEFIND_* environment, the stat (size, mtime, ctime, inode) of
+every file it reads (sitegen.toml, content/, templates/, static/), of sitegen's own files and
+of the folders its libraries are installed in, and the stat of every file it wrote into
+output/. The next `sitegen build` with the same command line looks at the stamp before it
+imports anything else; when every stat is still the same it says "Up to date" and stops,
+without reading, let alone hashing, a single source. Any difference, and the build goes on
+as before (which finds unchanged content by its digest, so a file that was only touched is
+not rebuilt either).
+
+A stat is only trusted when the file is older than the build that recorded it by more than
+the file system's timestamp granularity (git's "racily clean" rule): a file saved while the
+build read it would otherwise look unchanged. The stamp is a hint, never a source of truth:
+an unreadable, damaged or foreign stamp means "build".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sitegen.clock import build_date
+
+STAMP_FOLDER = ".sitegen-cache/stamps"
+FORMAT = 1
+RACY_NS = 50_000_000  # timestamps of files saved this close to the build are not trusted
+COARSE_RACY_NS = 2_000_000_000  # the same on file systems with whole-second timestamps
+PACKAGE = Path(__file__).resolve().parent.parent  # all of sitegen/
+
+
+def stamp_file(argv: Sequence[str], cwd: str) -> Path:
+    """Where the stamp of the command line `argv` (after `sitegen build`) run in `cwd` lives:
+    in the cache folder of the site its --site names, else of `cwd`."""
+    root = cwd
+    for position, word in enumerate(argv):
+        if word == "--site" and position + 1 < len(argv):
+            root = os.path.join(cwd, argv[position + 1])
+        elif word.startswith("--site="):
+            root = os.path.join(cwd, word.removeprefix("--site="))
+    name = hashlib.blake2b("\0".join([cwd, *argv]).encode(), digest_size=12).hexdigest()
+    return Path(root, STAMP_FOLDER, f"{name}.json")
+
+
+def _context(argv: Sequence[str], cwd: str) -> list[str]:
+    """What decides the output besides the files: the command line, the day, the environment
+    Pagefind reads, the interpreter."""
+    pagefind = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("PAGEFIND_"))
+    return [str(FORMAT), cwd, *argv, "\0", build_date().isoformat(), *pagefind, sys.version]
+
+
+class _Scan:
+    """The stats of files and folders, one line each, and what the racy check needs."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.newest = 0  # the latest mtime or ctime of a file
+        self.fine = False  # a timestamp with a fraction of a second: not a coarse file system
+
+    def file(self, path: str, info: os.stat_result) -> None:
+        mtime, ctime = info.st_mtime_ns, info.st_ctime_ns
+        self.newest = max(self.newest, mtime, ctime)
+        self.fine = self.fine or bool(mtime % 1_000_000_000)
+        self.lines.append(f"{path}\0{info.st_size}\0{mtime}\0{ctime}\0{info.st_ino}")
+
+    def walk(self, path: str) -> None:
+        """The stat of `path` and, for a folder, of everything in it."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            self.lines.append(f"{path}\0-")
+            return
+        if not os.path.isdir(path):
+            self.file(path, info)
+            return
+        stack = [path]
+        while stack:
+            folder = stack.pop()
+            self.lines.append(f"{folder}\0dir")
+            try:
+                entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            except OSError:
+                self.lines.append(f"{folder}\0?")
+                continue
+            for entry in entries:
+                if entry.name == "__pycache__":
+                    continue
+                try:
+                    if entry.is_dir():
+                        stack.append(entry.path)
+                    else:
+                        self.file(entry.path, entry.stat())
+                except OSError:
+                    self.lines.append(f"{entry.path}\0?")
+
+
+def _inputs_state(paths: Iterable[str]) -> _Scan:
+    """The stats of `paths` (folders walked), of sitegen's own files and of the folders its
+    libraries are installed in (an upgrade changes them)."""
+    scan = _Scan()
+    for path in [*paths, str(PACKAGE)]:
+        scan.walk(path)
+    for entry in sys.path:
+        if os.path.basename(entry) in ("site-packages", "dist-packages"):
+            with contextlib.suppress(OSError):
+                info = os.stat(entry)
+                scan.lines.append(f"{entry}\0{info.st_mtime_ns}\0{info.st_ino}")
+    return scan
+
+
+def _digest(scan: _Scan) -> str:
+    return hashlib.blake2b("\n".join(scan.lines).encode(), digest_size=20).hexdigest()
+
+
+def _output_unchanged(out: str, stats: dict[str, list[int]]) -> bool:
+    """Whether every file and folder output/ had after the build has the same stat, and no
+    killed build left a staging folder beside it."""
+    parent, name = os.path.split(out)
+    try:
+        if any(n.startswith((f".{name}.new-", f".{name}.old-")) for n in os.listdir(parent)):
+            return False
+        for path, (size, mtime, inode) in stats.items():
+            info = os.lstat(f"{out}/{path}" if path else out)
+            if info.st_mtime_ns != mtime or info.st_ino != inode:
+                return False
+            if size and info.st_size != size:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
+    """(files, output folder, quiet) when the build `argv` would write what output/ already
+    holds, as far as the stamp can tell; None: build."""
+    try:
+        stamp = json.loads(stamp_file(argv, cwd).read_bytes())
+        if stamp["context"] != _context(argv, cwd):
+            return None
+        if _digest(_inputs_state(stamp["inputs"])) != stamp["state"]:
+            return None
+        if not _output_unchanged(stamp["out"], stamp["out_stats"]):
+            return None
+        return int(stamp["files"]), str(stamp["out"]), bool(stamp["quiet"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def write_stamp(
+    argv: Sequence[str],
+    cwd: str,
+    root: Path,
+    inputs: Iterable[Path],
+    out: Path,
+    out_stats: dict[str, tuple[int, int, int]],
+    files: int,
+    quiet: bool,
+    started_ns: int,
+) -> bool:
+    """Record a successful build that began reading its inputs at `started_ns`. No stamp (and
+    none left from before) when a file changed too close to the build to be trusted, or the
+    stamp would not lie where `up_to_date` looks for it. True: written."""
+    target = stamp_file(argv, cwd)
+    with contextlib.suppress(OSError):
+        target.unlink()
+    if Path(target.parent.parent.parent).absolute() != root.absolute():
+        return False
+    paths = [str(path.absolute()) for path in inputs]
+    scan = _inputs_state(paths)
+    if scan.newest >= started_ns - (RACY_NS if scan.fine else COARSE_RACY_NS):
+        return False
+    stamp = {
+        "context": _context(argv, cwd),
+        "inputs": paths,
+        "state": _digest(scan),
+        "out": str(out.absolute()),
+        "out_stats": {path: list(stat) for path, stat in out_stats.items()},
+        "files": files,
+        "quiet": quiet,
+    }
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False) as handle:
+            json.dump(stamp, handle, separators=(",", ":"))
+        os.replace(handle.name, target)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,212 @@
+"""`sitegen build` with nothing changed stops at the stamp: file stats, no source read.
+
+Every way the output could differ from the last build must send the build past the stamp;
+the slow path then rebuilds, or finds by digest that nothing changed after all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import command, stamp
+from sitegen.cli import main
+from tests.conftest import CASE
+
+MakeSite = Callable[[dict[str, str]], Path]
+
+
+def stamp_site(new_site: MakeSite) -> Path:
+    root = new_site(
+        {
+            "content/cases/holbaek.md": CASE.format(title="Holbæk eksperimenterer"),
+            "content/cases/aeroe.md": CASE.format(title="Ærø vælger"),
+        }
+    )
+    settle()
+    return root
+
+
+def settle() -> None:
+    """Let the files age past the window in which their timestamps are not trusted."""
+    time.sleep(3 * stamp.RACY_NS / 1e9)
+
+
+class Builds:
+    """`sitegen build` run through the command line's main(), counting the slow paths."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.slow = 0
+        real = command.load_inputs
+
+        def counted(site: Path) -> object:
+            self.slow += 1
+            return real(site)
+
+        monkeypatch.setattr(command, "load_inputs", counted)
+        monkeypatch.chdir(root)
+
+    def run(self, *extra: str) -> str:
+        """'stamp' or 'built' (past the stamp), after one build with `extra` arguments."""
+        before = self.slow
+        assert main(["build", "-q", *extra]) == 0
+        return "built" if self.slow > before else "stamp"
+
+
+def test_a_second_build_stops_at_the_stamp(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builds = Builds(stamp_site(new_site), monkeypatch)
+    assert builds.run() == "built"
+    assert builds.run() == "stamp"
+    assert builds.run() == "stamp"
+    capsys.readouterr()
+    assert main(["build"]) == 0  # another command line has no stamp yet
+    assert builds.slow == 2
+    assert main(["build"]) == 0
+    assert builds.slow == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("Up to date: ") for line in lines)
+    assert lines[0].split(" (")[0] == lines[1].split(" (")[0]  # the same count and folder
+    assert builds.run("--drafts") == "built"
+
+
+def test_an_edit_with_its_old_size_and_mtime_is_built(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    builds.run()
+    source = root / "content/cases/holbaek.md"
+    info = source.stat()
+    text = source.read_text(encoding="utf-8").replace("Brødtekst.", "Brødtekxt.")
+    assert len(text) == len(source.read_text(encoding="utf-8"))
+    source.write_text(text, encoding="utf-8")
+    os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns))  # only the ctime tells
+    settle()
+    assert builds.run() == "built"
+    page = (root / "output/cases/holbaek-eksperimenterer/index.html").read_text(encoding="utf-8")
+    assert "Brødtekxt." in page
+    assert builds.run() == "stamp"
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["add a case", "remove a case", "edit a template", "edit the config", "add a static file"],
+)
+def test_every_input_is_watched(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    builds.run()
+    if change == "add a case":
+        (root / "content/cases/ny.md").write_text(CASE.format(title="Ny"), encoding="utf-8")
+    elif change == "remove a case":
+        (root / "content/cases/aeroe.md").unlink()
+    elif change == "edit a template":
+        with (root / "templates/base.html").open("a", encoding="utf-8") as handle:
+            handle.write("<!-- ændret -->\n")
+    elif change == "edit the config":
+        (root / "sitegen.toml").write_text('[site]\ntitle = "Andet"\n', encoding="utf-8")
+    else:
+        (root / "static").mkdir()
+        (root / "static/robots-extra.txt").write_text("x\n", encoding="utf-8")
+    settle()
+    assert builds.run() == "built"
+    assert builds.run() == "stamp"
+
+
+def test_a_touched_file_goes_past_the_stamp_but_is_not_rebuilt(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    builds.run()
+    page = root / "output/index.html"
+    before = page.stat()
+    os.utime(root / "content/cases/aeroe.md")
+    settle()
+    assert builds.run() == "built"
+    after = page.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert builds.run() == "stamp"
+
+
+def test_damaged_output_goes_past_the_stamp(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    builds.run()
+    page = root / "output/cases/aeroe-vaelger/index.html"
+    page.unlink()
+    assert builds.run() == "built"
+    assert page.exists()
+    (root / "output/index.html").write_text("tampered", encoding="utf-8")
+    assert builds.run() == "built"
+    assert "tampered" not in (root / "output/index.html").read_text(encoding="utf-8")
+    assert builds.run() == "stamp"
+
+
+def test_another_day_or_sitegen_goes_past_the_stamp(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    builds.run()
+    assert builds.run() == "stamp"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1700000000 + 86400))
+    assert builds.run() == "built"
+    monkeypatch.setenv("PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE", "1000")
+    assert builds.run() == "built"
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "module.py").write_text("A = 1\n", encoding="utf-8")
+    monkeypatch.setattr(stamp, "PACKAGE", package)
+    settle()
+    assert builds.run() == "built"
+    assert builds.run() == "stamp"
+    (package / "module.py").write_text("A = 2\n", encoding="utf-8")
+    settle()
+    assert builds.run() == "built"
+
+
+def test_a_file_saved_while_the_build_reads_is_not_trusted(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save in the same timestamp tick as the build's reading would look unchanged later."""
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    real = command.load_inputs
+
+    def saved_meanwhile(site: Path) -> object:
+        inputs = real(site)
+        (root / "content/cases/aeroe.md").write_text(CASE.format(title="Ærø igen"), "utf-8")
+        return inputs
+
+    monkeypatch.setattr(command, "load_inputs", saved_meanwhile)
+    assert main(["build", "-q"]) == 0
+    stamps = root / stamp.STAMP_FOLDER
+    assert not stamps.exists() or not any(stamps.iterdir())
+    monkeypatch.setattr(command, "load_inputs", real)
+    settle()
+    assert main(["build", "-q"]) == 0
+    assert "Ærø igen" in (root / "output/cases/aeroe-igen/index.html").read_text("utf-8")
+    assert any((root / stamp.STAMP_FOLDER).iterdir())
+
+
+def test_no_stamp_for_a_verbose_or_uncached_build(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = Builds(stamp_site(new_site), monkeypatch)
+    assert builds.run("-v") == "built"
+    assert builds.run("-v") == "built"
+    assert builds.run("--no-cache") == "built"
+    assert builds.run("--no-cache") == "built"
