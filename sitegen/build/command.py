@@ -7,6 +7,7 @@ Markdown or template code, which is why the pipeline is imported only when there
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -26,7 +27,7 @@ from sitegen.build.parallel import default_jobs
 from sitegen.build.stamp import write_stamp
 from sitegen.config import CONFIG_FILE, SOURCE_FOLDERS, Config, default_options
 from sitegen.errors import BuildError, UsageError, plural
-from sitegen.output.write import OutputError, clean_leftovers, current_record, up_to_date
+from sitegen.output.write import OutputError, clean_leftovers, up_to_date, written_record
 
 
 def add_build(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +53,20 @@ def add_build(parser: argparse.ArgumentParser) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    """The command; the cycle collector stays paused throughout (as the build pauses it while
+    it makes its objects), and what the build made is frozen before it resumes: else it would
+    walk them all once more (0.1 s at 10,000 cases) just before the process ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(args)
+    finally:
+        if was_enabled:
+            gc.freeze()
+            gc.enable()
+
+
+def _build(args: argparse.Namespace) -> int:
     root = site_root(args)
     started = time.monotonic()
     started_ns = time.time_ns()
@@ -129,7 +144,7 @@ def _stamp(
     """Let the next `sitegen build` with the same command line see by file stats alone that
     nothing changed (sitegen/build/stamp.py). Not for -v, which lists every file."""
     words = getattr(args, "words", None)
-    record = current_record(cache, target) if cache is not None else None
+    record = written_record(cache, target) if cache is not None else None
     if words is None or args.verbose or record is None:
         return
     inputs = [root / CONFIG_FILE, *(config.path(name) for name in SOURCE_FOLDERS)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
+import marshal
 import os
 import sys
 import tempfile
@@ -46,7 +46,7 @@ def stamp_file(argv: Sequence[str], cwd: str) -> Path:
         elif word.startswith("--site="):
             root = os.path.join(cwd, word.removeprefix("--site="))
     name = hashlib.blake2b("\0".join([cwd, *argv]).encode(), digest_size=12).hexdigest()
-    return Path(root, STAMP_FOLDER, f"{name}.json")
+    return Path(root, STAMP_FOLDER, f"{name}.stamp")
 
 
 def _context(argv: Sequence[str], cwd: str) -> list[str]:
@@ -119,7 +119,7 @@ def _digest(scan: _Scan) -> str:
     return hashlib.blake2b("\n".join(scan.lines).encode(), digest_size=20).hexdigest()
 
 
-def _output_unchanged(out: str, stats: dict[str, list[int]]) -> bool:
+def _output_unchanged(out: str, stats: dict[str, tuple[int, int, int]]) -> bool:
     """Whether every file and folder output/ had after the build has the same stat, and no
     killed build left a staging folder beside it."""
     parent, name = os.path.split(out)
@@ -141,7 +141,7 @@ def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
     """(files, output folder, quiet) when the build `argv` would write what output/ already
     holds, as far as the stamp can tell; None: build."""
     try:
-        stamp = json.loads(stamp_file(argv, cwd).read_bytes())
+        stamp = marshal.loads(stamp_file(argv, cwd).read_bytes())
         if stamp["context"] != _context(argv, cwd):
             return None
         if _digest(_inputs_state(stamp["inputs"])) != stamp["state"]:
@@ -149,7 +149,7 @@ def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
         if not _output_unchanged(stamp["out"], stamp["out_stats"]):
             return None
         return int(stamp["files"]), str(stamp["out"]), bool(stamp["quiet"])
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError):
         return None
 
 
@@ -181,14 +181,14 @@ def write_stamp(
         "inputs": paths,
         "state": _digest(scan),
         "out": str(out.absolute()),
-        "out_stats": {path: list(stat) for path, stat in out_stats.items()},
+        "out_stats": out_stats,
         "files": files,
         "quiet": quiet,
     }
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False) as handle:
-            json.dump(stamp, handle, separators=(",", ":"))
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as handle:
+            handle.write(marshal.dumps(stamp))
         os.replace(handle.name, target)
     except OSError:
         return False

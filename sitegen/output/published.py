@@ -82,6 +82,8 @@ def published_in(files: Iterable[OutputFile]) -> Published | None:
 
 def gone_urls(old: Published, new: Published) -> list[GoneUrl]:
     """Every URL of `old` that `new` lacks, in URL order."""
+    if old.urls.keys() <= new.urls.keys():
+        return []  # the usual build: nothing gone, nothing to sort
     now_at: dict[str, str] = {}
     for url, source in sorted(new.urls.items()):
         if source and url not in new.redirects:

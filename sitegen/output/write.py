@@ -314,6 +314,12 @@ def unchanged_since(tree: Path, stats: dict[str, Stat]) -> bool:
     return True
 
 
+def written_record(cache: RecordStore, out: Path) -> OutputRecord | None:
+    """The record of output/ as the last build wrote it (not checked against the folder)."""
+    record = cache.load_record("output-" + record_name(out))
+    return record if isinstance(record, OutputRecord) else None
+
+
 def current_record(cache: RecordStore, out: Path) -> OutputRecord | None:
     """The record of output/ if it is still accurate, else None."""
     record = cache.load_record("output-" + record_name(out))
