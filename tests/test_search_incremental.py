@@ -272,3 +272,16 @@ def test_another_chunk_size_makes_a_fresh_index(
     state = cached_build(root, out)
     assert not state.patched and state.chunk_size == 50
     assert chunk_words(read_tree(out)) == chunk_words(clean_tree(root, tmp_path / "clean"))
+
+
+def test_the_pagefind_binary_is_found_as_pagefind_finds_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pagefind.service import get_executable
+
+    from sitegen.render.search import pagefind_executable
+
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH", raising=False)
+    assert pagefind_executable() == get_executable()
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "pagefind"))
+    assert pagefind_executable() == tmp_path / "pagefind"

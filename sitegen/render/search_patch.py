@@ -67,6 +67,7 @@ class IndexParts:
     meta_keys: list[frozenset[str]]  # page number -> the meta fields the page has
     chunks: list[list[WordPostings]]
     chunk_files: list[str]  # chunk number -> its file's path in the bundle
+    chunk_digests: list[str]  # chunk number -> Pagefind's hash of its bytes, in full
     filters: dict[str, dict[str, list[int]]]  # filter -> value -> page numbers
 
 
@@ -241,8 +242,10 @@ def _patched(
         path: files.pop(path) for number, path in enumerate(parts.chunk_files) if number not in kept
     }
     taken = {parts.chunk_files[number] for number in kept}
+    old_digests = dict(zip(parts.chunk_files, parts.chunk_digests, strict=True))
     chunks = [words for words, _number in cut]
     chunk_files = [parts.chunk_files[n] if n is not None else "" for _words, n in cut]
+    chunk_digests = [parts.chunk_digests[n] if n is not None else "" for _words, n in cut]
     rewritten = [position for position, (_words, n) in enumerate(cut) if n is None]
 
     def compressed(position: int) -> tuple[bytes, str]:
@@ -259,8 +262,9 @@ def _patched(
                 length += 1
             taken.add(path)
             chunk_files[position] = path
+            chunk_digests[position] = digest
             old = old_chunks.get(path)
-            if old is not None and unpack_raw(old.data) == raw:
+            if old is not None and old_digests[path] == digest:
                 written[position] = old  # the same words as before: the file stays as it is
             else:
                 to_pack.append((position, path, raw))
@@ -289,7 +293,7 @@ def _patched(
     entry["languages"][language]["page_count"] = len(pages_meta)
     files[entry_path] = RenderedFile(entry_path, entry_json(entry))
 
-    new_parts = IndexParts(new_meta, paths, meta_keys, chunks, chunk_files, filters)
+    new_parts = IndexParts(new_meta, paths, meta_keys, chunks, chunk_files, chunk_digests, filters)
     new_digests = {path: digest for path, digest in state.digests.items() if path not in gone}
     new_digests.update((page.path, digests[page.path]) for page in changed)
     return SearchState(
@@ -447,12 +451,14 @@ def analyse(files: dict[str, RenderedFile], folder: str) -> IndexParts:
         paths.append(path_of_url(data["url"]))
         meta_keys.append(frozenset(data["meta"]))
     chunk_files = [f"{folder}/index/{hashed}.pf_index" for _from, _to, hashed in meta[2]]
-    chunks = [split_chunk(unpack_raw(files[path].data)) for path in chunk_files]
+    raws = [unpack_raw(files[path].data) for path in chunk_files]
+    chunks = [split_chunk(raw) for raw in raws]
+    digests = [pagefind_hash(raw) for raw in raws]
     filters: dict[str, dict[str, list[int]]] = {}
     for name, hashed in meta[3]:
         _name, values = unpack(files[f"{folder}/filter/{hashed}.pf_filter"].data)
         filters[name] = {value: list(numbers) for value, numbers in values}
-    return IndexParts(meta, paths, meta_keys, chunks, chunk_files, filters)
+    return IndexParts(meta, paths, meta_keys, chunks, chunk_files, digests, filters)
 
 
 def unpack_fragment(data: bytes) -> bytes:
