@@ -18,7 +18,7 @@ import dataclasses
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2 import meta
@@ -41,8 +41,10 @@ from sitegen.render.pages import assemble, render_route
 from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, make_copies, plan
 from sitegen.render.routes import site_routes
 from sitegen.render.search import SEARCH_DIR, SearchIndexError, indexable_pages, search_index
-from sitegen.render.search_patch import SearchState, updated_state
 from sitegen.render.templating import make_environment, site_globals
+
+if TYPE_CHECKING:  # the patching code is imported only when a build makes a search index
+    from sitegen.render.search_patch import SearchState
 
 _renderers: dict[bool, MarkdownRenderer] = {}
 SEARCH_RECORD = "search-index"  # the build cache's record of the latest search index
@@ -285,6 +287,8 @@ class Memo:
         """
         cache = self.cache
         language = self.inputs.config.site.language
+        from sitegen.render.search_patch import SearchState
+
         previous = cache.load_record(SEARCH_RECORD) if cache else None
         try:
             state = update_search(
@@ -332,6 +336,8 @@ def update_search(
     not changed). `kept`: the result will be patched later, so a new index is decoded now."""
     pages = indexable_pages(files)
     digests = {page.path: digest_of(page.data) for page in pages}
+    from sitegen.render.search_patch import updated_state
+
     return updated_state(state, pages, digests, language, SEARCH_DIR, search_index, kept)
 
 

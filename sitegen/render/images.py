@@ -12,8 +12,11 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:  # Pillow is imported where an image is opened: not on every build
+    from PIL import Image
+
 
 MAX_PIXELS = 120_000_000  # larger is a decompression bomb (or a panorama no page needs)
 _TOO_LARGE = (
@@ -111,6 +114,8 @@ def probe(data: bytes, name: str) -> ImageInfo:
 
 def upright(data: bytes) -> Image.Image:
     """The source decoded, turned upright, in sRGB and RGB(A), with no metadata left."""
+    from PIL import ImageOps
+
     with _opened(data) as opened:
         image = ImageOps.exif_transpose(opened)
         icc = opened.info.get("icc_profile")
@@ -126,6 +131,8 @@ def resize(image: Image.Image, width: int, height: int) -> Image.Image:
     """`image` at width x height (Lanczos; the caller never asks for more than it has)."""
     if (width, height) == image.size:
         return image
+    from PIL import Image
+
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
@@ -136,6 +143,8 @@ def encode(image: Image.Image, kind: str) -> bytes:
 
 def crop(image: Image.Image, width: int, height: int, focus: tuple[float, float]) -> bytes:
     """A JPEG of exactly width x height, cut around `focus` (fractions from the top left)."""
+    from PIL import Image, ImageOps
+
     fitted = ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS, centering=focus)
     return _save(fitted, "jpeg")
 
@@ -150,6 +159,8 @@ def clean_copy(data: bytes, info: ImageInfo) -> bytes:
 def _save(image: Image.Image, kind: str) -> bytes:
     pillow_format, settings = ENCODERS[kind]
     if kind == "jpeg" and image.mode == "RGBA":  # no transparency in JPEG: on white
+        from PIL import Image
+
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
         image = background
@@ -167,6 +178,8 @@ class _opened:
         self.image: Image.Image | None = None
 
     def __enter__(self) -> Image.Image:
+        from PIL import Image, UnidentifiedImageError
+
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -201,6 +214,8 @@ def _without_metadata(image: Image.Image) -> bool:
 
 
 def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    from PIL import ImageCms
+
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") else "RGB"

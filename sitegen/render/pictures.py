@@ -14,10 +14,10 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jinja2
 from markupsafe import Markup, escape
-from PIL import Image
 
 from sitegen.content.model import (
     Case,
@@ -38,6 +38,9 @@ from sitegen.render.images import (
     resize,
     upright,
 )
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 LADDER = (480, 800, 1200, 1600)  # widths of the copies pages choose from (srcset)
 EMAIL_WIDTH = 1200  # the email's copy: sharp in a 600 px column on high-density screens
