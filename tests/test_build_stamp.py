@@ -183,7 +183,7 @@ def test_a_file_saved_while_the_build_reads_is_not_trusted(
 ) -> None:
     """A save in the same timestamp tick as the build's reading would look unchanged later."""
     root = stamp_site(new_site)
-    builds = Builds(root, monkeypatch)
+    Builds(root, monkeypatch)
     real = command.load_inputs
 
     def saved_meanwhile(site: Path) -> object:

@@ -2,7 +2,8 @@
 
 The search index is patched rather than rebuilt, so it is compared by what it means: every
 word on every page at every location, page lengths, fragments, filters, meta fields and the
-words of each chunk (Pagefind is told to cut small chunks, so the sites have several).
+words of each chunk (Pagefind is told to cut small chunks, so the sites have several; a
+site of more than three pages is indexed three pages at a time and joined).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sitegen.build.cache import BuildCache
 from sitegen.build.pipeline import build, build_files
 from sitegen.config import default_options
 from sitegen.errors import BuildError
+from sitegen.render import search_join
 from sitegen.render.search import CHUNK_SIZE_VARIABLE
 from tests.conftest import REPO, read_tree
 from tests.search_meaning import assert_same_site
@@ -62,6 +64,8 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.serial = 0
         self.chunk_size = os.environ.get(CHUNK_SIZE_VARIABLE)
         os.environ[CHUNK_SIZE_VARIABLE] = "40"
+        self.shard_pages = search_join.SHARD_PAGES
+        search_join.SHARD_PAGES = 3  # a site of more pages is indexed in shards and joined
         shutil.copytree(REPO / "templates", self.root / "templates")
         for number in range(3):
             self._write(
@@ -77,6 +81,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+        search_join.SHARD_PAGES = self.shard_pages
         if self.chunk_size is None:
             os.environ.pop(CHUNK_SIZE_VARIABLE, None)
         else:

@@ -14,8 +14,11 @@ from sitegen.build.memo import SEARCH_RECORD
 from sitegen.build.pipeline import build
 from sitegen.config import default_options
 from sitegen.render import search_patch
+from sitegen.render.files import RenderedFile
+from sitegen.render.search import indexable_pages
 from sitegen.render.search_patch import SearchState
 from tests.conftest import read_tree
+from tests.photos import tiny_png
 from tests.search_meaning import assert_same_site, bundle_meaning
 
 MakeSite = Callable[[dict[str, str]], Path]
@@ -285,3 +288,55 @@ def test_the_pagefind_binary_is_found_as_pagefind_finds_it(
     assert pagefind_executable() == get_executable()
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "pagefind"))
     assert pagefind_executable() == tmp_path / "pagefind"
+
+
+@pytest.mark.parametrize("with_image", [False, True])
+def test_a_site_indexed_in_shards_has_the_index_of_one_run(
+    new_site: MakeSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    with_image: bool,
+) -> None:
+    """Pagefind over 5 pages at a time, joined: one clean run's words, pages, filters and
+    chunks; patched afterwards like any index. A shard whose pages lack a meta field the others
+    have (an image) cannot be joined byte for byte: then one run indexes every page."""
+    from sitegen.render import search_join
+
+    monkeypatch.setenv("PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE", "80")
+    root = search_site(new_site, 23)
+    if with_image:  # Pagefind gives the page the meta fields image and image_alt
+        (root / "content/cases/foto.png").write_bytes(tiny_png(40, 30))
+        text = case_text(2).replace("---\n\n", "---\n\n![Borgermøde](foto.png)\n\n", 1)
+        (root / "content/cases/case-2.md").write_text(text)
+    clean = clean_tree(root, tmp_path / "clean")
+    runs: list[int] = []
+    real = search_join.SHARD_PAGES
+    monkeypatch.setattr(search_join, "SHARD_PAGES", 5)
+    original = memo.search_index
+
+    def counted(files: list[RenderedFile], language: str) -> list[RenderedFile]:
+        runs.append(len(indexable_pages(files)))
+        return original(files, language)
+
+    monkeypatch.setattr(memo, "search_index", counted)
+    out = tmp_path / "out"
+    state = cached_build(root, out)
+    built = read_tree(out)
+    assert chunk_words(built) == chunk_words(clean) and len(chunk_words(clean)) > 5
+    assert_same_site(built, clean)
+    if with_image:
+        assert runs[-1] == indexed_pages(state) > 5  # joined nothing: one run over every page
+    else:
+        assert runs == [5, 5, 5, 5, 3]
+        assert state.parts is not None
+        paths = state.parts.paths  # numbered shard after shard
+        assert [sorted(paths[n : n + 5]) for n in range(0, 23, 5)] == [
+            sorted(paths)[n : n + 5] for n in range(0, 23, 5)
+        ]
+    again = tmp_path / "again"
+    build(root, default_options(), again)
+    assert read_tree(again) == read_tree(out)  # reproducible from scratch
+    (root / "content/cases/case-7.md").write_text(case_text(7, "Nye ord om vandløb."))
+    assert cached_build(root, out).patched
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean-2"))
+    assert real == 1_000

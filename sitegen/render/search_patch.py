@@ -23,27 +23,29 @@ a fragment hash that collides, a format it does not recognise.
 from __future__ import annotations
 
 import contextlib
-import gzip
-import hashlib
 import json
-import os
 from bisect import bisect_right
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import Any
 
 from sitegen.render.files import RenderedFile
 from sitegen.render.search import SearchIndexError, chunk_size
-from sitegen.render.search_cbor import MAGIC, UnsupportedCbor, cbor_decode, unpack, unpack_raw
+from sitegen.render.search_cbor import UnsupportedCbor, cbor_decode, unpack, unpack_raw
+from sitegen.render.search_join import sharded_bundle
+from sitegen.render.search_parts import (
+    IndexParts,
+    analyse,
+    meta_path,
+    path_of_url,
+    recut,
+    unpack_fragment,
+    write_chunks,
+)
 from sitegen.render.search_postings import (
     PageList,
     WordNew,
     WordPostings,
-    join_chunk,
     new_postings,
-    split_chunk,
 )
 from sitegen.render.search_stable import entry_json, filter_file, meta_file
 
@@ -56,19 +58,6 @@ Runner = Callable[[list[RenderedFile], str], list[RenderedFile]]  # pages -> Pag
 
 class CannotPatch(Exception):
     """The change is one this module does not patch; Pagefind indexes every page instead."""
-
-
-@dataclass
-class IndexParts:
-    """The decoded index: what a patch changes, each piece in the form it is patched in."""
-
-    meta: list[Any]  # [version, pages, chunks, filters, sorts, meta fields]
-    paths: list[str]  # page number -> path of the page
-    meta_keys: list[frozenset[str]]  # page number -> the meta fields the page has
-    chunks: list[list[WordPostings]]
-    chunk_files: list[str]  # chunk number -> its file's path in the bundle
-    chunk_digests: list[str]  # chunk number -> Pagefind's hash of its bytes, in full
-    filters: dict[str, dict[str, list[int]]]  # filter -> value -> page numbers
 
 
 @dataclass
@@ -100,9 +89,12 @@ def fresh_state(
 ) -> SearchState:
     """The state of a bundle Pagefind made from every page; `analysed`: decoded for patching
     at once (else when first patched)."""
-    files = run(pages, language) if pages else []
-    parts = None
-    if analysed and files:
+    files, parts = (
+        sharded_bundle(pages, language, folder, run, chunk_size()) if pages else ([], None)
+    )
+    if not analysed:
+        parts = None
+    elif files and parts is None:
         with contextlib.suppress(UnsupportedCbor, KeyError, IndexError, ValueError, TypeError):
             parts = analyse({item.path: item for item in files}, folder)
     return SearchState(language, folder, chunk_size(), dict(digests), files, parts, len(pages))
@@ -186,7 +178,7 @@ def _patched(
             page_numbers[page.path] = next_number
             next_number += 1
     small = {item.path: item.data for item in run(changed, language)}
-    small_meta = unpack(small[_meta_path(small, folder)])
+    small_meta = unpack(small[meta_path(small, folder)])
     if small_meta[0] != meta[0] or small_meta[4]:
         raise CannotPatch("another Pagefind version, or sort keys")
     fields = [meta[5].index(name) for name in small_meta[5]]  # ValueError: a new field
@@ -236,56 +228,17 @@ def _patched(
         incoming.update(new_postings(decoded, mapping, fields))
     chunks = [list(chunk) for chunk in parts.chunks]
     touched = _patch_words(chunks, removed, incoming)
-    cut = _recut(chunks, touched, state.chunk_size)
-    kept = {number for _words, number in cut if number is not None}
-    old_chunks = {
-        path: files.pop(path) for number, path in enumerate(parts.chunk_files) if number not in kept
-    }
-    taken = {parts.chunk_files[number] for number in kept}
-    old_digests = dict(zip(parts.chunk_files, parts.chunk_digests, strict=True))
-    chunks = [words for words, _number in cut]
-    chunk_files = [parts.chunk_files[n] if n is not None else "" for _words, n in cut]
-    chunk_digests = [parts.chunk_digests[n] if n is not None else "" for _words, n in cut]
-    rewritten = [position for position, (_words, n) in enumerate(cut) if n is None]
-
-    def compressed(position: int) -> tuple[bytes, str]:
-        raw = join_chunk(chunks[position])
-        return raw, pagefind_hash(raw)
-
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # zlib and hashlib let go of the GIL
-        encoded = list(pool.map(compressed, rewritten))
-        written: dict[int, RenderedFile] = {}
-        to_pack: list[tuple[int, str, bytes]] = []
-        for position, (raw, digest) in zip(rewritten, encoded, strict=True):
-            length = 7
-            while (path := f"{folder}/index/{language}_{digest[:length]}.pf_index") in taken:
-                length += 1
-            taken.add(path)
-            chunk_files[position] = path
-            chunk_digests[position] = digest
-            old = old_chunks.get(path)
-            if old is not None and old_digests[path] == digest:
-                written[position] = old  # the same words as before: the file stays as it is
-            else:
-                to_pack.append((position, path, raw))
-        packed = pool.map(
-            lambda item: gzip.compress(MAGIC + item[2], compresslevel=CHUNK_LEVEL, mtime=0),
-            to_pack,
-        )
-        for (position, path, _raw), data in zip(to_pack, packed, strict=True):
-            written[position] = RenderedFile(path, data)
-    for position, item in written.items():
-        files[chunk_files[position]] = item
-    chunk_meta = _chunk_ranges(chunks)
-    for position, path in enumerate(chunk_files):
-        chunk_meta[position].append(path.rsplit("/", 1)[1].removesuffix(".pf_index"))
+    cut = recut(chunks, touched, state.chunk_size)
+    chunks, chunk_files, chunk_digests, chunk_meta = write_chunks(
+        cut, parts, files, folder, language, CHUNK_LEVEL
+    )
 
     filters, filter_meta = _patched_filters(parts, files, small, removed, mapping, folder, language)
 
     # The metadata and the entry file.
     entry_path = f"{folder}/pagefind-entry.json"
     entry = json.loads(files[entry_path].data)
-    del files[_meta_path(files, folder)]
+    del files[meta_path(files, folder)]
     new_meta = [meta[0], pages_meta, chunk_meta, filter_meta, [], meta[5]]
     hashed, made = meta_file(folder, language, new_meta)
     files[made.path] = made
@@ -386,101 +339,3 @@ def _patch_words(
         chunk.insert(bisect_right([w.word for w in chunk], name), made)
         touched.add(number)
     return touched
-
-
-def _recut(
-    chunks: list[list[WordPostings]], touched: set[int], limit: int
-) -> list[tuple[list[WordPostings], int | None]]:
-    """The words cut into chunks by Pagefind's rule (pagefind/src/index/mod.rs, `chunk_index`):
-    in word order, a chunk ends after the word that brings its size to `limit` or more.
-    Each chunk comes with the number of the old chunk it is, unchanged, or None.
-
-    The old chunks were cut by the same rule, so an untouched chunk that starts where a new
-    chunk would start is that new chunk: the words are counted only from the first touched
-    chunk until the cutting falls in step with the old boundaries again.
-    """
-    cut: list[tuple[list[WordPostings], int | None]] = []
-    current: list[WordPostings] = []
-    size = 0
-    for number, chunk in enumerate(chunks):
-        if not chunk:
-            continue
-        if not current and number not in touched:
-            cut.append((chunk, number))
-            continue
-        for word in chunk:
-            current.append(word)
-            size += word.main.size
-            if size >= limit:
-                cut.append((current, None))
-                current, size = [], 0
-    if current:
-        cut.append((current, None))
-    return cut
-
-
-def _chunk_ranges(chunks: list[list[WordPostings]]) -> list[list[Any]]:
-    """Each chunk's [from, to] as Pagefind writes them: the shortest prefixes that still tell
-    neighbouring chunks apart."""
-    ranges = [[chunk[0].word, chunk[-1].word] for chunk in chunks]
-    for left, right in pairwise(ranges):
-        common = 0
-        for a, b in zip(right[0], left[1], strict=False):
-            if a != b:
-                break
-            common += 1
-        to, start = left[1][: common + 1], right[0][: common + 1]
-        if to >= left[0]:
-            left[1] = to
-        right[0] = start
-    return ranges
-
-
-def pagefind_hash(raw: bytes) -> str:
-    """The hex SHA-1 Pagefind names a chunk by (each byte without a leading zero)."""
-    return "".join(f"{byte:x}" for byte in hashlib.sha1(raw, usedforsecurity=False).digest())
-
-
-def analyse(files: dict[str, RenderedFile], folder: str) -> IndexParts:
-    """The bundle's index decoded into the parts a patch changes."""
-    meta = unpack(files[_meta_path(files, folder)].data)
-    paths: list[str] = []
-    meta_keys: list[frozenset[str]] = []
-    for fragment, _word_count in meta[1]:
-        data = json.loads(unpack_fragment(files[f"{folder}/fragment/{fragment}.pf_fragment"].data))
-        paths.append(path_of_url(data["url"]))
-        meta_keys.append(frozenset(data["meta"]))
-    chunk_files = [f"{folder}/index/{hashed}.pf_index" for _from, _to, hashed in meta[2]]
-    raws = [unpack_raw(files[path].data) for path in chunk_files]
-    chunks = [split_chunk(raw) for raw in raws]
-    digests = [pagefind_hash(raw) for raw in raws]
-    filters: dict[str, dict[str, list[int]]] = {}
-    for name, hashed in meta[3]:
-        _name, values = unpack(files[f"{folder}/filter/{hashed}.pf_filter"].data)
-        filters[name] = {value: list(numbers) for value, numbers in values}
-    return IndexParts(meta, paths, meta_keys, chunks, chunk_files, digests, filters)
-
-
-def unpack_fragment(data: bytes) -> bytes:
-    """The JSON of a fragment file."""
-    raw = gzip.decompress(data)
-    if not raw.startswith(b"pagefind_dcd"):
-        raise UnsupportedCbor("not a Pagefind fragment")
-    return raw[len(b"pagefind_dcd") :]
-
-
-def path_of_url(url: str) -> str:
-    """The page's path in output/ for the URL Pagefind gave it."""
-    path = url.lstrip("/")
-    return path + "index.html" if not path or path.endswith("/") else path
-
-
-def _meta_path(files: dict[str, Any], folder: str) -> str:
-    found = [
-        path
-        for path in files
-        if path.startswith(f"{folder}/pagefind.") and path.endswith(".pf_meta")
-    ]
-    if len(found) != 1:
-        raise UnsupportedCbor("the bundle has no single metadata file")
-    return found[0]

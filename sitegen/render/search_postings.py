@@ -280,3 +280,40 @@ def _bodies(pages: list[Any], numbers: dict[int, int], fields: list[int]) -> dic
         meta = [-fields[-value - 1] - 1 if value < 0 else value for value in meta]
         bodies[numbers[number]] = cbor_encode(locations) + cbor_encode(meta)
     return bodies
+
+
+def joined(lists: list[tuple[int, PageList]]) -> PageList:
+    """One list of the `(offset, list)` pairs, each list's pages moved up by its offset (the
+    offsets ascending and each list's pages below the next offset): only the first entry of
+    each list gets a new delta, the rest is copied."""
+    pieces: list[bytes] = []
+    pages: array[int] = array("I")
+    offsets: array[int] = array("I")
+    size = length = previous = 0
+    for offset, listed in lists:
+        if not listed.pages:
+            continue
+        old, starts = listed.entries, listed.entry_offsets()
+        first_end = starts[1] if len(starts) > 1 else len(old)
+        token_end = 1 + _token_length(old[1])
+        first = b"\x83" + head(0, listed.pages[0] + offset - previous) + old[token_end:first_end]
+        pieces += (first, old[first_end:])
+        offsets.append(length)
+        shift = length + len(first) - first_end
+        offsets.extend(array("I", map(shift.__add__, starts[1:])))
+        length += len(first) + len(old) - first_end
+        pages.extend(array("I", map(offset.__add__, listed.pages)))
+        previous = pages[-1]
+        size += listed.size
+    return PageList(b"".join(pieces), pages, offsets, size)
+
+
+def joined_words(shards: list[tuple[int, WordPostings]]) -> WordPostings:
+    """One word's entries from several indexes of consecutive pages: `(offset, entries)`."""
+    forms: dict[str, list[tuple[int, PageList]]] = {}
+    for offset, word in shards:
+        for form, pages in word.variants:
+            forms.setdefault(form, []).append((offset, pages))
+    main = joined([(offset, word.main) for offset, word in shards])
+    variants = {form: joined(lists) for form, lists in forms.items()}
+    return WordPostings(shards[0][1].word, main, _in_pagefind_order(variants))
