@@ -13,6 +13,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class BuildCache:
         self._digests: dict[int, tuple[bytes, bytes]] = {}  # id(bytes) -> (bytes, digest)
         self._blobs: dict[bytes, bytes] = {}  # stored bytes of an in-memory cache
         self._pruned = False
+        self._writers: list[threading.Thread] = []
 
     @classmethod
     def for_site(cls, root: Path) -> BuildCache:
@@ -151,10 +153,26 @@ class BuildCache:
             self._records[name] = self._read(self.folder / "records" / name)
         return self._records.get(name)
 
-    def save_record(self, name: str, value: Any) -> None:
+    def save_record(self, name: str, value: Any, later: bool = False) -> None:
+        """Keep a named record; `later`: written by a thread while the build goes on (its
+        pickling is mostly copying bytes, its writing lets go of the GIL), done by `settle()`."""
         self._records[name] = value
-        if self.folder is not None:
-            self._write(self.folder / "records" / name, value)
+        if self.folder is None:
+            return
+        path = self.folder / "records" / name
+        if not later:
+            self._write(path, value)
+            return
+        self._prune_other_versions()  # here, not in the thread
+        writer = threading.Thread(target=self._write, args=(path, value), name="record")
+        writer.start()
+        self._writers.append(writer)
+
+    def settle(self) -> None:
+        """Wait for the records being written by `save_record(..., later=True)`."""
+        for writer in self._writers:
+            writer.join()
+        self._writers.clear()
 
     def templates_folder(self) -> Path:
         """Where Jinja keeps compiled templates (it checks each against its source)."""

@@ -302,7 +302,7 @@ class Memo:
             errors.errors.append(search_error(exc))
             return files
         if cache and state.indexed:
-            cache.save_record(SEARCH_RECORD, state)
+            cache.save_record(SEARCH_RECORD, state, later=True)  # beside the write
         return sorted([*files, *state.files], key=lambda f: f.path)
 
     def _remember_cases(self, site: Site, docs: list[ParsedDoc]) -> None:

@@ -93,15 +93,19 @@ def build(
     target = (out or inputs.config.path("output")).absolute()
     if not inputs.errors:  # a bad config is reported as such by build_files
         check_output_folder(inputs.config, target)  # before anything (the cache too) is written
-    result = build_files(root, options, progress, cache, jobs, inputs)
-    previous = read_published(target)  # what the output about to be replaced publishes
-    with collector_paused():  # write
-        if cache is None:
-            report = write_output(result.files, target)
-        else:
-            report = write_tracked(
-                result.files, target, cache, inputs_digest(inputs, options, target)
-            )
+    try:
+        result = build_files(root, options, progress, cache, jobs, inputs)
+        previous = read_published(target)  # what the output about to be replaced publishes
+        with collector_paused():  # write
+            if cache is None:
+                report = write_output(result.files, target)
+            else:
+                report = write_tracked(
+                    result.files, target, cache, inputs_digest(inputs, options, target)
+                )
+    finally:
+        if cache is not None:
+            cache.settle()  # the records written beside the build
     gone = gone_since(previous, result.files)
     return BuildResult(result.site, result.files, report, result.left_out, tuple(gone))
 
