@@ -90,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(words[0] if words and words[0] in named else None)
     args = parser.parse_args(words)
     args.words = words[1:]  # as typed, for `sitegen build`'s stamp
+    args.exiting = argv is None  # the command line itself: the process ends with the command
     try:
         result: int = args.run(args)
     except UsageError as error:

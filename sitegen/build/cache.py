@@ -43,7 +43,7 @@ class BuildCache:
         self._digests: dict[int, tuple[bytes, bytes]] = {}  # id(bytes) -> (bytes, digest)
         self._blobs: dict[bytes, bytes] = {}  # stored bytes of an in-memory cache
         self._pruned = False
-        self._writers: list[threading.Thread] = []
+        self._writers: list[tuple[threading.Thread, list[BaseException]]] = []
 
     @classmethod
     def for_site(cls, root: Path) -> BuildCache:
@@ -164,15 +164,26 @@ class BuildCache:
             self._write(path, value)
             return
         self._prune_other_versions()  # here, not in the thread
-        writer = threading.Thread(target=self._write, args=(path, value), name="record")
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                self._write(path, value)
+            except BaseException as exc:  # raised again by settle(), as a direct write would
+                failed.append(exc)
+
+        writer = threading.Thread(target=write, name="record")
         writer.start()
-        self._writers.append(writer)
+        self._writers.append((writer, failed))
 
     def settle(self) -> None:
-        """Wait for the records being written by `save_record(..., later=True)`."""
-        for writer in self._writers:
+        """Wait for the records being written by `save_record(..., later=True)`; an error in
+        one (other than a disk error, which only leaves the record out) is raised here."""
+        writers, self._writers = self._writers, []
+        for writer, failed in writers:
             writer.join()
-        self._writers.clear()
+            if failed:
+                raise failed[0]
 
     def templates_folder(self) -> Path:
         """Where Jinja keeps compiled templates (it checks each against its source)."""
@@ -206,9 +217,11 @@ class BuildCache:
             with os.fdopen(handle, "wb") as stream:
                 pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temp, path)
-        except OSError:
+        except BaseException as exc:
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(temp)
+            if not isinstance(exc, OSError):
+                raise
 
     def _write_bytes(self, path: Path, data: bytes) -> bool:
         """Write atomically; False when it could not be written (the caller keeps the bytes)."""

@@ -25,7 +25,7 @@ from sitegen.build.cache import BuildCache
 from sitegen.build.inputs import inputs_digest, load_inputs
 from sitegen.build.parallel import default_jobs
 from sitegen.build.stamp import write_stamp
-from sitegen.config import CONFIG_FILE, SOURCE_FOLDERS, Config, default_options
+from sitegen.config import CONFIG_FILE, SOURCE_FOLDERS, BuildOptions, Config, default_options
 from sitegen.errors import BuildError, UsageError, plural
 from sitegen.output.write import OutputError, clean_leftovers, up_to_date, written_record
 
@@ -54,15 +54,17 @@ def add_build(parser: argparse.ArgumentParser) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     """The command; the cycle collector stays paused throughout (as the build pauses it while
-    it makes its objects), and what the build made is frozen before it resumes: else it would
-    walk them all once more (0.1 s at 10,000 cases) just before the process ends."""
+    it makes its objects). When the process ends with the command, what the build made is
+    frozen before the collector resumes: else it would walk them all once more (0.1 s at
+    10,000 cases) just before the end."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _build(args)
     finally:
         if was_enabled:
-            gc.freeze()
+            if getattr(args, "exiting", False):  # the process ends: nothing to collect
+                gc.freeze()
             gc.enable()
 
 
@@ -81,7 +83,7 @@ def _build(args: argparse.Namespace) -> int:
         record = up_to_date(cache, target, inputs_digest(inputs, options, target))
     if record is not None:  # nothing to do: not even the Markdown or template code is loaded
         clean_leftovers(target)
-        _stamp(args, root, inputs.config, target, cache, len(record.files), started_ns)
+        _stamp(args, root, inputs.config, options, target, cache, len(record.files), started_ns)
         if args.verbose:
             for path in sorted(record.files):
                 print(path)
@@ -111,7 +113,7 @@ def _build(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     report = result.report
     assert report is not None
-    _stamp(args, root, inputs.config, target, cache, len(result.files), started_ns)
+    _stamp(args, root, inputs.config, options, target, cache, len(result.files), started_ns)
     if result.left_out and not args.quiet:
         count = plural(len({item.path for item in result.left_out}), "draft")
         print(
@@ -136,6 +138,7 @@ def _stamp(
     args: argparse.Namespace,
     root: Path,
     config: Config,
+    options: BuildOptions,
     target: Path,
     cache: BuildCache | None,
     files: int,
@@ -147,7 +150,12 @@ def _stamp(
     record = written_record(cache, target) if cache is not None else None
     if words is None or args.verbose or record is None:
         return
-    inputs = [root / CONFIG_FILE, *(config.path(name) for name in SOURCE_FOLDERS)]
+    inputs = [
+        root / CONFIG_FILE,
+        *(config.path(name) for name in SOURCE_FOLDERS),
+        *(config.root / str(getattr(config.paths, name)) for name in SOURCE_FOLDERS),
+    ]  # both where a folder is read from and where the site's own would be (templates/)
+    day = options.today.isoformat()
     write_stamp(
-        words, os.getcwd(), root, inputs, target, record.stats, files, args.quiet, started_ns
+        words, os.getcwd(), root, inputs, target, record.stats, files, args.quiet, day, started_ns
     )

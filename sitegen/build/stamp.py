@@ -12,7 +12,10 @@ not rebuilt either).
 
 A stat is only trusted when the file is older than the build that recorded it by more than
 the file system's timestamp granularity (git's "racily clean" rule): a file saved while the
-build read it would otherwise look unchanged. The stamp is a hint, never a source of truth:
+build read it would otherwise look unchanged. Folders count too (a file removed while the
+build read leaves its folder's timestamps). The build's start is taken from this machine's
+clock, so a network file system whose server's clock runs more than the window behind can
+defeat the rule, as it can git's. The stamp is a hint, never a source of truth:
 an unreadable, damaged or foreign stamp means "build".
 """
 
@@ -49,29 +52,39 @@ def stamp_file(argv: Sequence[str], cwd: str) -> Path:
     return Path(root, STAMP_FOLDER, f"{name}.stamp")
 
 
-def _context(argv: Sequence[str], cwd: str) -> list[str]:
-    """What decides the output besides the files: the command line, the day, the environment
-    Pagefind reads, the interpreter."""
+def _context(argv: Sequence[str], cwd: str, day: str) -> list[str]:
+    """What decides the output besides the files: the command line, the day the build is for,
+    the environment Pagefind reads, the interpreter."""
     pagefind = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("PAGEFIND_"))
-    return [str(FORMAT), cwd, *argv, "\0", build_date().isoformat(), *pagefind, sys.version]
+    return [str(FORMAT), cwd, *argv, "\0", day, *pagefind, sys.version]
 
 
 class _Scan:
-    """The stats of files and folders, one line each, and what the racy check needs."""
+    """The stats of files and folders, one line each, and the newest timestamps among them
+    (whole seconds apart: such a file may sit on a file system with coarse timestamps)."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.newest = 0  # the latest mtime or ctime of a file
-        self.fine = False  # a timestamp with a fraction of a second: not a coarse file system
+        self.newest_fine = 0
+        self.newest_coarse = 0
+        self.seen: set[tuple[int, int]] = set()  # folders walked (a linked folder only once)
+
+    def _timestamps(self, info: os.stat_result) -> None:
+        for stamp in (info.st_mtime_ns, info.st_ctime_ns):
+            if stamp % 1_000_000_000:
+                self.newest_fine = max(self.newest_fine, stamp)
+            else:
+                self.newest_coarse = max(self.newest_coarse, stamp)
 
     def file(self, path: str, info: os.stat_result) -> None:
+        self._timestamps(info)
         mtime, ctime = info.st_mtime_ns, info.st_ctime_ns
-        self.newest = max(self.newest, mtime, ctime)
-        self.fine = self.fine or bool(mtime % 1_000_000_000)
         self.lines.append(f"{path}\0{info.st_size}\0{mtime}\0{ctime}\0{info.st_ino}")
 
-    def walk(self, path: str) -> None:
-        """The stat of `path` and, for a folder, of everything in it."""
+    def walk(self, path: str, skip: frozenset[str] = frozenset()) -> None:
+        """The stat of `path` and, for a folder, of everything in it (names in `skip` left
+        out). A folder's own timestamps count for the racy check: a file removed while the
+        build read is seen there."""
         try:
             info = os.stat(path)
         except OSError:
@@ -80,9 +93,14 @@ class _Scan:
         if not os.path.isdir(path):
             self.file(path, info)
             return
-        stack = [path]
+        stack = [(path, info)]
         while stack:
-            folder = stack.pop()
+            folder, info = stack.pop()
+            if (info.st_dev, info.st_ino) in self.seen:  # a link back into the tree
+                self.lines.append(f"{folder}\0again")
+                continue
+            self.seen.add((info.st_dev, info.st_ino))
+            self._timestamps(info)
             self.lines.append(f"{folder}\0dir")
             try:
                 entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -90,27 +108,37 @@ class _Scan:
                 self.lines.append(f"{folder}\0?")
                 continue
             for entry in entries:
-                if entry.name == "__pycache__":
+                if entry.name in skip:
                     continue
                 try:
                     if entry.is_dir():
-                        stack.append(entry.path)
+                        stack.append((entry.path, entry.stat()))
                     else:
                         self.file(entry.path, entry.stat())
                 except OSError:
                     self.lines.append(f"{entry.path}\0?")
 
+    def racy(self, started_ns: int) -> bool:
+        """Whether a timestamp is too close to `started_ns` to tell a later change apart."""
+        return (
+            self.newest_fine >= started_ns - RACY_NS
+            or self.newest_coarse >= started_ns - COARSE_RACY_NS
+        )
 
-def _inputs_state(paths: Iterable[str]) -> _Scan:
-    """The stats of `paths` (folders walked), of sitegen's own files and of the folders its
-    libraries are installed in (an upgrade changes them)."""
+
+def _inputs_state(paths: Iterable[str], cwd: str) -> _Scan:
+    """The stats of `paths` (folders walked), of sitegen's own files and of the folders on
+    Python's path other than the current one (installing or upgrading a library changes
+    them)."""
     scan = _Scan()
-    for path in [*paths, str(PACKAGE)]:
+    for path in paths:
         scan.walk(path)
+    scan.walk(str(PACKAGE), frozenset({"__pycache__"}))
     for entry in sys.path:
-        if os.path.basename(entry) in ("site-packages", "dist-packages"):
+        if entry and os.path.abspath(entry) != cwd:
             with contextlib.suppress(OSError):
                 info = os.stat(entry)
+                scan._timestamps(info)
                 scan.lines.append(f"{entry}\0{info.st_mtime_ns}\0{info.st_ino}")
     return scan
 
@@ -142,9 +170,9 @@ def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
     holds, as far as the stamp can tell; None: build."""
     try:
         stamp = marshal.loads(stamp_file(argv, cwd).read_bytes())
-        if stamp["context"] != _context(argv, cwd):
+        if stamp["context"] != _context(argv, cwd, build_date().isoformat()):
             return None
-        if _digest(_inputs_state(stamp["inputs"])) != stamp["state"]:
+        if _digest(_inputs_state(stamp["inputs"], cwd)) != stamp["state"]:
             return None
         if not _output_unchanged(stamp["out"], stamp["out_stats"]):
             return None
@@ -162,22 +190,23 @@ def write_stamp(
     out_stats: dict[str, tuple[int, int, int]],
     files: int,
     quiet: bool,
+    day: str,
     started_ns: int,
 ) -> bool:
-    """Record a successful build that began reading its inputs at `started_ns`. No stamp (and
-    none left from before) when a file changed too close to the build to be trusted, or the
-    stamp would not lie where `up_to_date` looks for it. True: written."""
+    """Record a successful build for `day` that began reading its inputs at `started_ns`. No
+    stamp (and none left from before) when a file changed too close to the build to be
+    trusted, or the stamp would not lie where `up_to_date` looks for it. True: written."""
     target = stamp_file(argv, cwd)
     with contextlib.suppress(OSError):
         target.unlink()
     if Path(target.parent.parent.parent).absolute() != root.absolute():
         return False
-    paths = [str(path.absolute()) for path in inputs]
-    scan = _inputs_state(paths)
-    if scan.newest >= started_ns - (RACY_NS if scan.fine else COARSE_RACY_NS):
+    paths = list(dict.fromkeys(str(path.absolute()) for path in inputs))
+    scan = _inputs_state(paths, cwd)
+    if scan.racy(started_ns):
         return False
     stamp = {
-        "context": _context(argv, cwd),
+        "context": _context(argv, cwd, day),
         "inputs": paths,
         "state": _digest(scan),
         "out": str(out.absolute()),
