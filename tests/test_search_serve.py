@@ -137,3 +137,55 @@ def test_a_search_begun_on_the_previous_index_still_finds_its_files(site_root: P
     assert first_only and first_only <= generations[1]  # kept while the second was served
     assert generations[1] - generations[0] <= served
     assert "solsort" in index_words(site) and "zebrafink" not in index_words(site)
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for indexing.py, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_the_index_lets_the_reloading_pages_go_first(busy: bool) -> None:
+    """An update waits until the server has answered no request for a moment (the pages a
+    save reloads), but never longer than its head start."""
+    from sitegen.serve import indexing
+
+    clock = FakeClock()
+    last = [clock.now]  # a request just ended
+
+    def last_request() -> float:
+        if busy:  # a request ends every few milliseconds
+            last[0] = clock.now - 0.005
+        return last[0]
+
+    index = indexing.BackgroundIndex(lambda build, files: None, last_request=last_request)
+    index._wait_for_quiet(clock.monotonic, clock.sleep)
+    if busy:
+        assert clock.slept == pytest.approx(indexing.HEAD_START, abs=0.002)
+    else:
+        assert clock.slept == pytest.approx(indexing.QUIET, abs=0.002)
+    clock.slept, last[0] = 0.0, clock.now - 10  # quiet for long: no wait at all
+    if not busy:
+        index._wait_for_quiet(clock.monotonic, clock.sleep)
+        assert clock.slept == 0
+
+
+def test_the_site_counts_its_requests_for_the_index(new_site: Callable[..., Path]) -> None:
+    from sitegen.serve.server import respond
+
+    root = new_site({"content/cases/a.md": CASE.format(title="A")})
+    site = DevSite(root, default_options())
+    before = site._last_request
+    respond(site, "/")
+    site.note_request()
+    assert site._last_request > before

@@ -21,6 +21,10 @@ from sitegen.render.search_patch import SearchState
 
 Update = Callable[[SearchState | None, list[RenderedFile], str], SearchState]
 
+QUIET = 0.03  # an update starts once the server has answered no request for this long...
+HEAD_START = 0.15  # ...or this long after it was queued: the reloading pages go first (the
+# update would hold the interpreter while they are served: a save showed 0.07 s later)
+
 
 @dataclass(frozen=True)
 class IndexOutcome:
@@ -43,8 +47,12 @@ class BackgroundIndex:
         publish: Callable[[int, list[RenderedFile]], None],
         report: Callable[[IndexOutcome], None] | None = None,
         update: Update = update_search,
+        last_request: Callable[[], float] | None = None,
     ) -> None:
+        """`last_request`: when (time.monotonic()) the server last began or ended a request;
+        an update waits for the server to go quiet (the pages of a save being reloaded)."""
         self._publish, self._report, self._update = publish, report, update
+        self._last_request = last_request
         self._state: SearchState | None = None  # used by the worker thread only
         self._queued: tuple[int, list[RenderedFile], str] | None = None
         self._running = False
@@ -69,6 +77,20 @@ class BackgroundIndex:
                 self._idle.wait(remaining)
         return True
 
+    def _wait_for_quiet(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if self._last_request is None:
+            return
+        deadline = clock() + HEAD_START
+        while (now := clock()) < deadline:
+            quiet_for = now - self._last_request()
+            if quiet_for >= QUIET:
+                return
+            sleep(max(0.001, min(QUIET - quiet_for, deadline - now)))
+
     def _work(self) -> None:
         while True:
             with self._idle:
@@ -78,6 +100,7 @@ class BackgroundIndex:
                     self._idle.notify_all()
                     return
             build, files, language = job
+            self._wait_for_quiet()
             started = time.monotonic()
             try:
                 self._state = self._update(self._state, files, language)

@@ -158,7 +158,16 @@ class DevRequestHandler(BaseHTTPRequestHandler):
         self._handle(send_body=False)
 
     def _handle(self, send_body: bool) -> None:
+        site = self.server.site
         path, _, query = self.path.partition("?")
+        if path != ENDPOINT:  # a long poll waits; it is its answer that counts
+            site.note_request()
+        try:
+            self._answer(path, query, send_body)
+        finally:
+            site.note_request()
+
+    def _answer(self, path: str, query: str, send_body: bool) -> None:
         if path == ENDPOINT:
             response = self._livereload(query)
         elif path == SCRIPT_PATH:

@@ -69,7 +69,14 @@ class DevSite:
         self._changed = threading.Condition()
         self._building = threading.Lock()
         self._cache = BuildCache.in_memory()
-        self.index = BackgroundIndex(self._publish_index, report_index, update_index)
+        self._last_request = 0.0
+        self.index = BackgroundIndex(
+            self._publish_index, report_index, update_index, lambda: self._last_request
+        )
+
+    def note_request(self) -> None:
+        """A request began or ended (the search index waits for a quiet moment)."""
+        self._last_request = time.monotonic()
 
     def rebuild(self) -> RebuildOutcome:
         """Build into memory; on success the new files replace the old, else the old stay."""
@@ -98,6 +105,7 @@ class DevSite:
                 build = self._build
                 self._changed.notify_all()
             if outcome.ok and indexed:
+                self.note_request()  # open pages are told now: let their reload come first
                 self.index.queue(build, result.files, result.site.config.site.language)
             return outcome
 
