@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sitegen.clock import build_date
+from sitegen.output.stats import Stat, unchanged_since
 
 STAMP_FOLDER = ".sitegen-cache/stamps"
 FORMAT = 1
@@ -147,22 +148,16 @@ def _digest(scan: _Scan) -> str:
     return hashlib.blake2b("\n".join(scan.lines).encode(), digest_size=20).hexdigest()
 
 
-def _output_unchanged(out: str, stats: dict[str, tuple[int, int, int]]) -> bool:
+def _output_unchanged(out: str, stats: dict[str, Stat]) -> bool:
     """Whether every file and folder output/ had after the build has the same stat, and no
     killed build left a staging folder beside it."""
     parent, name = os.path.split(out)
     try:
         if any(n.startswith((f".{name}.new-", f".{name}.old-")) for n in os.listdir(parent)):
             return False
-        for path, (size, mtime, inode) in stats.items():
-            info = os.lstat(f"{out}/{path}" if path else out)
-            if info.st_mtime_ns != mtime or info.st_ino != inode:
-                return False
-            if size and info.st_size != size:
-                return False
     except OSError:
         return False
-    return True
+    return unchanged_since(out, stats)
 
 
 def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
@@ -187,7 +182,7 @@ def write_stamp(
     root: Path,
     inputs: Iterable[Path],
     out: Path,
-    out_stats: dict[str, tuple[int, int, int]],
+    out_stats: dict[str, Stat],
     files: int,
     quiet: bool,
     day: str,

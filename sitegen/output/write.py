@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from sitegen.output.stats import Stat
+from sitegen.output.stats import unchanged_since as stats_unchanged
+
 
 class OutputFile(Protocol):
     """A file to write: `path` inside output/ and its bytes (render's OutputFile).
@@ -261,9 +264,6 @@ def _fill(staging: Path, out: Path, files: Iterable[OutputFile]) -> WriteReport:
     return WriteReport(written, unchanged, removed)
 
 
-Stat = tuple[int, int, int]  # size, mtime_ns, inode
-
-
 @dataclass(frozen=True)
 class OutputRecord:
     inputs: bytes  # digest of the inputs of the build that wrote this tree
@@ -301,17 +301,7 @@ def snapshot(tree: Path, paths: Iterable[str]) -> dict[str, Stat]:
 
 def unchanged_since(tree: Path, stats: dict[str, Stat]) -> bool:
     """True when every recorded file and folder still has its recorded stat."""
-    base = str(tree)
-    try:
-        for path, (size, mtime, inode) in stats.items():
-            info = os.lstat(f"{base}/{path}" if path else base)
-            if info.st_mtime_ns != mtime or info.st_ino != inode:
-                return False
-            if size and info.st_size != size:
-                return False
-    except OSError:
-        return False
-    return True
+    return stats_unchanged(str(tree), stats)
 
 
 def written_record(cache: RecordStore, out: Path) -> OutputRecord | None:
