@@ -317,3 +317,30 @@ def test_whole_second_timestamps_get_the_wider_window() -> None:
     fine.file("a", Stat(start - 1_000_123_456))  # type: ignore[arg-type]
     coarse.file("a", Stat(start - 1_000_000_000))  # type: ignore[arg-type]
     assert not fine.racy(start) and coarse.racy(start)
+
+
+def test_an_in_process_build_leaves_the_cycle_collector_as_it_found_it(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the command line, whose process ends with the build, freezes what it made."""
+    import gc
+
+    Builds(stamp_site(new_site), monkeypatch)
+    frozen = gc.get_freeze_count()
+    assert main(["build", "-q"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_a_record_written_beside_the_build_that_fails_is_raised(tmp_path: Path) -> None:
+    import threading
+
+    from sitegen.build.cache import BuildCache
+
+    cache = BuildCache(tmp_path / "cache")
+    cache.save_record("good", {"a": 1}, later=True)
+    cache.save_record("bad", threading.Lock(), later=True)  # cannot be pickled
+    with pytest.raises(TypeError):
+        cache.settle()
+    assert BuildCache(tmp_path / "cache").load_record("good") == {"a": 1}
+    assert not list((tmp_path / "cache").rglob(".tmp-*"))
+    cache.settle()  # nothing left to wait for
