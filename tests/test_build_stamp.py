@@ -178,28 +178,39 @@ def test_another_day_or_sitegen_goes_past_the_stamp(
     assert builds.run() == "built"
 
 
-def test_a_file_saved_while_the_build_reads_is_not_trusted(
-    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+def build_changing_meanwhile(
+    root: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[], object]
 ) -> None:
-    """A save in the same timestamp tick as the build's reading would look unchanged later."""
-    root = stamp_site(new_site)
-    Builds(root, monkeypatch)
+    """One build during which `change` happens right after the inputs were read: it leaves no
+    stamp; the next build (the change settled) takes the change in."""
     real = command.load_inputs
 
-    def saved_meanwhile(site: Path) -> object:
+    def changed_meanwhile(site: Path) -> object:
         inputs = real(site)
-        (root / "content/cases/aeroe.md").write_text(CASE.format(title="Ærø igen"), "utf-8")
+        change()
         return inputs
 
-    monkeypatch.setattr(command, "load_inputs", saved_meanwhile)
+    monkeypatch.setattr(command, "load_inputs", changed_meanwhile)
     assert main(["build", "-q"]) == 0
     stamps = root / stamp.STAMP_FOLDER
     assert not stamps.exists() or not any(stamps.iterdir())
     monkeypatch.setattr(command, "load_inputs", real)
     settle()
     assert main(["build", "-q"]) == 0
+    assert any(stamps.glob("*.stamp"))
+
+
+def test_a_file_saved_while_the_build_reads_is_not_trusted(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save in the same timestamp tick as the build's reading would look unchanged later."""
+    root = stamp_site(new_site)
+    Builds(root, monkeypatch)
+    source = root / "content/cases/aeroe.md"
+    build_changing_meanwhile(
+        root, monkeypatch, lambda: source.write_text(CASE.format(title="Ærø igen"), "utf-8")
+    )
     assert "Ærø igen" in (root / "output/cases/aeroe-igen/index.html").read_text("utf-8")
-    assert any((root / stamp.STAMP_FOLDER).glob("*.stamp"))
 
 
 def test_no_stamp_for_a_verbose_or_uncached_build(
@@ -236,19 +247,7 @@ def test_a_file_removed_while_the_build_reads_is_not_trusted(
 ) -> None:
     root = stamp_site(new_site)
     Builds(root, monkeypatch)
-    real = command.load_inputs
-
-    def removed_meanwhile(site: Path) -> object:
-        inputs = real(site)
-        (root / "content/cases/aeroe.md").unlink()
-        return inputs
-
-    monkeypatch.setattr(command, "load_inputs", removed_meanwhile)
-    assert main(["build", "-q"]) == 0
-    assert not any((root / stamp.STAMP_FOLDER).glob("*.stamp"))
-    monkeypatch.setattr(command, "load_inputs", real)
-    settle()
-    assert main(["build", "-q"]) == 0
+    build_changing_meanwhile(root, monkeypatch, (root / "content/cases/aeroe.md").unlink)
     assert not (root / "output/cases/aeroe-vaelger").exists()
 
 

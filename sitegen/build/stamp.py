@@ -70,7 +70,7 @@ class _Scan:
         self.newest_coarse = 0
         self.seen: set[tuple[int, int]] = set()  # folders walked (a linked folder only once)
 
-    def _timestamps(self, info: os.stat_result) -> None:
+    def note_times(self, info: os.stat_result) -> None:
         for stamp in (info.st_mtime_ns, info.st_ctime_ns):
             if stamp % 1_000_000_000:
                 self.newest_fine = max(self.newest_fine, stamp)
@@ -78,7 +78,7 @@ class _Scan:
                 self.newest_coarse = max(self.newest_coarse, stamp)
 
     def file(self, path: str, info: os.stat_result) -> None:
-        self._timestamps(info)
+        self.note_times(info)
         mtime, ctime = info.st_mtime_ns, info.st_ctime_ns
         self.lines.append(f"{path}\0{info.st_size}\0{mtime}\0{ctime}\0{info.st_ino}")
 
@@ -101,7 +101,7 @@ class _Scan:
                 self.lines.append(f"{folder}\0again")
                 continue
             self.seen.add((info.st_dev, info.st_ino))
-            self._timestamps(info)
+            self.note_times(info)
             self.lines.append(f"{folder}\0dir")
             try:
                 entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -139,7 +139,7 @@ def _inputs_state(paths: Iterable[str], cwd: str) -> _Scan:
         if entry and os.path.abspath(entry) != cwd:
             with contextlib.suppress(OSError):
                 info = os.stat(entry)
-                scan._timestamps(info)
+                scan.note_times(info)
                 scan.lines.append(f"{entry}\0{info.st_mtime_ns}\0{info.st_ino}")
     return scan
 
