@@ -236,6 +236,46 @@ def test_map_items_forks_workers_and_keeps_the_order() -> None:
     assert probe["parent"] not in pids and 1 <= len(pids) <= 2
 
 
+SPOOL_PROBE = """
+import json, os, sys
+import sitegen.build.parallel as parallel
+
+spool = sys.argv[1]
+parallel._spool_root = lambda: spool
+real_save = parallel._save
+
+def save(name, results):
+    with open(sys.argv[3], "a") as log:
+        log.write(name + "\\n")
+    if sys.argv[2] == "full":
+        raise OSError(28, "No space left on device")
+    real_save(name, results)
+
+parallel._save = save
+
+def work(index):
+    return [index, "x" * 5000, os.getpid()]
+
+count = 3 * parallel.MIN_ITEMS_PER_JOB
+results = parallel.map_items(work, count, 2)
+print(json.dumps({"parent": os.getpid(), "results": results, "left": os.listdir(spool)}))
+"""
+
+
+@pytest.mark.parametrize("spool", ["room", "full"])
+def test_map_items_hands_results_back_through_files(tmp_path: Path, spool: str) -> None:
+    """Results come back in order through result files, which are removed; when one cannot be
+    written (a full /dev/shm), the worker's results come through the pipe instead."""
+    log = tmp_path.parent / f"{tmp_path.name}-saved"
+    probe = json.loads(_python(SPOOL_PROBE, str(tmp_path), spool, str(log)).stdout)
+    saved = log.read_text().split()
+    assert len(saved) >= 2 and all(Path(name).parent.parent == tmp_path for name in saved)
+    results = probe["results"]
+    assert [result[:2] for result in results] == [[i, "x" * 5000] for i in range(len(results))]
+    assert probe["parent"] not in {result[2] for result in results}  # made by the workers
+    assert probe["left"] == []  # every result file and the map's folder are gone
+
+
 def test_map_items_runs_serially_while_another_thread_runs() -> None:
     probe = json.loads(_python(MAP_ITEMS_PROBE).stdout)
     expected = [[index, index * index] for index in range(probe["count"])]

@@ -138,3 +138,14 @@ def test_body_is_cut_from_the_source_as_parsed(data: bytes) -> None:
     assert doc is not None
     assert doc.body == "\n".join(lines[closing + 1 :])
     assert doc.body_line == closing + 2
+
+
+@pytest.mark.parametrize(
+    "name", ["borgerdialog.dk/content/cases/holbaek.md", "", "ærø.dk/sub/æøå ÆØÅ.md", "x" * 300]
+)
+def test_feed_ids_are_rfc_4122_name_based_uuids(name: str) -> None:
+    import uuid
+
+    from sitegen.render.feeds import url_uuid
+
+    assert url_uuid(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name))

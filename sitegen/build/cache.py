@@ -9,12 +9,14 @@ is a miss, never an error, and deleting the whole folder only makes the next bui
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
+import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,12 @@ from sitegen.build.digest import code_version, digest_bytes
 CACHE_DIR = ".sitegen-cache"
 FORMAT = 1
 _KEEP_VERSIONS = 2  # folders of other versions kept; older ones are removed
+PAGES = "render"  # the namespace of rendered pages, whose bytes live in page files
+Stat = tuple[int, int, int]  # size, mtime_ns, inode of a page file
+# A page as its entry stores it: (page file, offset, length, digest, indexed, the file's stat),
+# or (bytes, digest, indexed) while it is in memory only (put by this build, or no folder).
+PageEntry = tuple[Any, ...]
+PageRef = tuple[Callable[[], bytes], bytes, bool]  # read the bytes; their digest; indexed
 
 
 class BuildCache:
@@ -44,6 +52,7 @@ class BuildCache:
         self._blobs: dict[bytes, bytes] = {}  # stored bytes of an in-memory cache
         self._pruned = False
         self._writers: list[tuple[threading.Thread, list[BaseException]]] = []
+        self._page_files: dict[str, _PageFile | None] = {}  # page files opened by this build
 
     @classmethod
     def for_site(cls, root: Path) -> BuildCache:
@@ -100,6 +109,100 @@ class BuildCache:
         with contextlib.suppress(OSError):
             (self.folder / f"{namespace}.delta").unlink()
         self._delta[namespace] = set()
+
+    def get_page(self, key: bytes) -> PageRef | None:
+        """A rendered page by its key: how to read its bytes, their digest and whether the
+        search index reads the page. On disk the bytes stay in their page file until read.
+
+        The pages of a site are ~18 MB at 1,000 cases: unpickling them all on every build
+        cost more than rendering the few that changed, and a build reads almost none of
+        them (an unchanged page is hard-linked, not written).
+        """
+        entry = self.get(PAGES, key)
+        if not isinstance(entry, tuple):
+            return None
+        if len(entry) == 3:
+            data, digest, indexed = entry
+            return functools.partial(bytes, data), digest, indexed
+        name, offset, length, digest, indexed, stat = entry
+        opened = self._page_file(name)
+        if opened is None or opened.stat != stat:  # gone, or changed since it was written
+            return None
+        return functools.partial(opened.read, offset, length), digest, indexed
+
+    def put_page(self, key: bytes, data: bytes, digest: bytes, indexed: bool) -> None:
+        self.put(PAGES, key, (data, digest, indexed))
+
+    def keep_pages(self, keys: Iterable[bytes]) -> None:
+        """keep() for pages: the bytes of new pages go to a new page file, then their entries
+        to the delta (or, when the whole pack is rewritten, every page to one file). Page
+        files no entry names any more are removed."""
+        pack = self._pack(PAGES)
+        live = {key: pack[key] for key in keys if key in pack}
+        self._packs[PAGES] = live
+        if self.folder is None or PAGES not in self._dirty:
+            return
+        self._dirty.discard(PAGES)
+        delta = [key for key in self._delta.get(PAGES, set()) if key in live]
+        base = self.folder / f"{PAGES}.pack"
+        whole = not (len(delta) * 8 <= len(live) and base.exists())
+        moved = list(live) if whole else [key for key in delta if len(live[key]) == 3]
+        stored = self._store_pages({key: live[key] for key in moved})
+        if stored is None:  # no room: the next build renders these pages again
+            return
+        live.update(stored)
+        if whole:
+            self._write(base, live)
+            with contextlib.suppress(OSError):
+                (self.folder / f"{PAGES}.delta").unlink()
+            self._delta[PAGES] = set()
+        else:
+            self._write(self.folder / f"{PAGES}.delta", {key: live[key] for key in delta})
+            self._delta[PAGES] = set(delta)
+        named = {entry[0] for entry in live.values() if len(entry) == 6}
+        with contextlib.suppress(OSError), os.scandir(self.folder / "pages") as listing:
+            for item in listing:
+                if item.name not in named:
+                    with contextlib.suppress(OSError):
+                        os.unlink(item.path)
+
+    def _store_pages(self, entries: dict[bytes, PageEntry]) -> dict[bytes, PageEntry] | None:
+        """Write the bytes of `entries` into one new page file; their entries pointing there."""
+        assert self.folder is not None
+        if not entries:
+            return {}
+        name = secrets.token_hex(8)
+        path = self.folder / "pages" / name
+        pieces: list[tuple[bytes, bytes, bool]] = []
+        for entry in entries.values():
+            if len(entry) == 3:
+                pieces.append(entry)
+                continue
+            found = self._page_file(entry[0])
+            if found is None or found.stat != entry[5]:
+                return None  # a page file went away while the build ran
+            pieces.append((found.read(entry[1], entry[2]), entry[3], entry[4]))
+        if not self._write_bytes(path, b"".join(data for data, _digest, _indexed in pieces)):
+            return None
+        opened = self._page_file(name)
+        if opened is None:
+            return None
+        stored: dict[bytes, PageEntry] = {}
+        offset = 0
+        for key, (data, digest, indexed) in zip(entries, pieces, strict=True):
+            stored[key] = (name, offset, len(data), digest, indexed, opened.stat)
+            offset += len(data)
+        return stored
+
+    def _page_file(self, name: str) -> _PageFile | None:
+        """A page file, opened once per build; None if it cannot be opened."""
+        if name not in self._page_files:
+            assert self.folder is not None
+            try:
+                self._page_files[name] = _PageFile(self.folder / "pages" / name)
+            except OSError:
+                self._page_files[name] = None
+        return self._page_files[name]
 
     def forget_digests(self) -> None:
         """Start a build afresh (a long-lived session must not keep old pages alive)."""
@@ -255,3 +358,26 @@ class BuildCache:
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             os.utime(self.folder)
+
+
+class _PageFile:
+    """An open page file and its stat as opened. It stays readable while a page from it is
+    alive, even after a later keep_pages() has removed it; closed when the last one goes."""
+
+    __slots__ = ("fd", "path", "stat")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        info = os.fstat(self.fd)
+        self.stat: Stat = (info.st_size, info.st_mtime_ns, info.st_ino)
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = os.pread(self.fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"{self.path}: the build cache's page file was cut short")
+        return data
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.close(self.fd)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2 import meta
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.idtracking import VAR_LOAD_RESOLVE
 
 from sitegen.build.cache import BuildCache
 from sitegen.build.digest import Fingerprints, digest_bytes
@@ -35,12 +37,25 @@ from sitegen.content.parse import ParsedDoc, parse_source
 from sitegen.content.site import check_fields
 from sitegen.errors import ErrorList, SiteError
 from sitegen.render.assets import hash_theme_assets
-from sitegen.render.files import Progress, RenderedFile, Route, StoredFile, output_path
+from sitegen.render.files import (
+    Progress,
+    RenderedFile,
+    Route,
+    StoredFile,
+    StoredPage,
+    output_path,
+)
 from sitegen.render.images import ImageInfo, ImageProblem, probe
 from sitegen.render.pages import assemble, render_route
 from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, make_copies, plan
 from sitegen.render.routes import site_routes
-from sitegen.render.search import SEARCH_DIR, SearchIndexError, indexable_pages, search_index
+from sitegen.render.search import (
+    SEARCH_DIR,
+    SearchIndexError,
+    has_indexed_region,
+    indexable_pages,
+    search_index,
+)
 from sitegen.render.templating import make_environment, site_globals
 
 if TYPE_CHECKING:  # the patching code is imported only when a build makes a search index
@@ -248,10 +263,9 @@ class Memo:
         pages: list[RenderedFile | None] = [None] * len(routes)
         missing: list[int] = []
         for index, key in enumerate(keys):
-            found = cache.get("render", key) if cache and key else None
-            if isinstance(found, tuple):  # (bytes, digest of them)
-                cache.remember_digest(*found)  # type: ignore[union-attr]
-                pages[index] = RenderedFile(output_path(routes[index].dest), found[0])
+            stored = cache.get_page(key) if cache and key else None
+            if stored is not None:
+                pages[index] = StoredPage(output_path(routes[index].dest), *stored)
             else:
                 missing.append(index)
 
@@ -272,11 +286,12 @@ class Memo:
             pages[index] = page
             key = keys[index]
             if cache and key and page is not None:
-                cache.put("render", key, (page.data, cache.digest_of(page.data)))
+                indexed = page.path.endswith(".html") and has_indexed_region(page.data)
+                cache.put_page(key, page.data, cache.digest_of(page.data), indexed)
             if self.progress:
                 self.progress(number + 1, len(missing))
         if cache:
-            cache.keep("render", [key for key in keys if key])
+            cache.keep_pages([key for key in keys if key])
         return assemble(static, routes, pages, failures, errors, images or [])
 
     def search(self, files: list[RenderedFile], errors: ErrorList) -> list[RenderedFile]:
@@ -335,7 +350,7 @@ def update_search(
     """The search index of `files`: `state`'s index patched, or a new one (`state` itself is
     not changed). `kept`: the result will be patched later, so a new index is decoded now."""
     pages = indexable_pages(files)
-    digests = {page.path: digest_of(page.data) for page in pages}
+    digests = {page.path: _digest(page, digest_of) for page in pages}
     from sitegen.render.search_patch import updated_state
 
     return updated_state(state, pages, digests, language, SEARCH_DIR, search_index, kept)
@@ -356,6 +371,11 @@ class _ImageSource:
     digest: bytes
     info: ImageInfo | None = None
     problem: str = ""  # why it cannot be read, if it cannot
+
+
+def _digest(page: RenderedFile, digest_of: Callable[[bytes], bytes]) -> bytes:
+    """The digest of a file's bytes: the one it carries (a page from the cache), else worked out."""
+    return page.digest if isinstance(page, StoredPage | StoredFile) else digest_of(page.data)
 
 
 def _stored(path: str, kept: Path | bytes, digest: bytes) -> RenderedFile:
@@ -410,15 +430,41 @@ def _route_keys(
 
 
 def _template_globals(env: jinja2.Environment) -> set[str]:
-    """Names of globals any template of the theme refers to (all of them if one won't parse)."""
+    """Names of globals any template of the theme refers to (all of them if one won't compile).
+
+    Every template is compiled here, once, before the workers fork (they would each compile
+    the partials again), and the names are taken from the compiler as it goes; a template
+    that Jinja's bytecode cache had already compiled is parsed for its names instead.
+    """
     assert env.loader is not None
+    found: dict[str, set[str]] = {}
+
+    class Recording(CodeGenerator):
+        def enter_frame(self, frame: Frame) -> None:
+            super().enter_frame(frame)
+            loads = frame.symbols.loads.values()
+            found.setdefault(self.name or "", set()).update(
+                param for action, param in loads if action == VAR_LOAD_RESOLVE
+            )
+
+    templates = env.list_templates(filter_func=lambda n: not n.startswith("static/"))
+    compiler, env.code_generator_class = env.code_generator_class, Recording
+    try:
+        for name in templates:
+            env.get_template(name)
+    except Exception:  # a broken template is reported when rendered; assume it reads all
+        return set(env.globals)
+    finally:
+        env.code_generator_class = compiler
+    used: set[str] = set()
     probe = env.overlay()
     probe.globals = {}  # Jinja counts a name as declared when it is a global
-    used: set[str] = set()
-    for name in env.list_templates(filter_func=lambda n: not n.startswith("static/")):
-        try:
-            source = env.loader.get_source(env, name)[0]
-            used |= meta.find_undeclared_variables(probe.parse(source))
-        except Exception:  # a broken template is reported when rendered; assume it reads all
+    for name in templates:
+        if name in found:
+            used |= found[name]
+            continue
+        try:  # compiled in an earlier build
+            used |= meta.find_undeclared_variables(probe.parse(env.loader.get_source(env, name)[0]))
+        except Exception:
             return set(env.globals)
     return used & set(env.globals)

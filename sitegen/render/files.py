@@ -60,3 +60,27 @@ class StoredFile(RenderedFile):
     @property
     def data(self) -> bytes:
         return self.blob.read_bytes()
+
+
+class StoredPage(RenderedFile):
+    """A rendered page from the build cache, whose bytes are read only when needed.
+
+    A build that changes a few pages writes only those; the others are hard-linked from the
+    previous output by their `digest`, and the search index knows them by it, so their
+    bytes are read only to fill an output folder afresh or to index every page anew.
+    `indexed`: the page has a region the search index reads.
+    """
+
+    digest: bytes
+    indexed: bool
+
+    def __init__(self, path: str, read: Callable[[], bytes], digest: bytes, indexed: bool) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "_read", read)
+        object.__setattr__(self, "digest", digest)
+        object.__setattr__(self, "indexed", indexed)
+
+    @property
+    def data(self) -> bytes:
+        read: Callable[[], bytes] = object.__getattribute__(self, "_read")
+        return read()

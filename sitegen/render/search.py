@@ -23,7 +23,7 @@ from pathlib import Path
 from time import time
 
 from sitegen.errors import SiteError
-from sitegen.render.files import RenderedFile
+from sitegen.render.files import RenderedFile, StoredPage
 from sitegen.render.search_stable import stable_bundle
 
 SEARCH_DIR = "pagefind"
@@ -95,9 +95,14 @@ def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedF
 def indexable_pages(files: Iterable[RenderedFile]) -> list[RenderedFile]:
     """The HTML pages with an indexed region (`data-pagefind-body`), in path order."""
     return sorted(
-        (f for f in files if f.path.endswith(".html") and has_indexed_region(f.data)),
+        (f for f in files if f.path.endswith(".html") and _indexed(f)),
         key=lambda f: f.path,
     )
+
+
+def _indexed(page: RenderedFile) -> bool:
+    """has_indexed_region, known without reading a page that comes from the build cache."""
+    return page.indexed if isinstance(page, StoredPage) else has_indexed_region(page.data)
 
 
 def has_indexed_region(html: bytes) -> bool:
