@@ -239,6 +239,7 @@ def _fill(staging: Path, out: Path, files: Iterable[OutputFile]) -> WriteReport:
     written = unchanged = 0
     kept: set[str] = set()
     made: set[Path] = set()
+    had_output = out.is_dir()  # else there is no old file to compare with
     for item in files:
         relative = _safe_relative(item.path)
         target = staging / relative
@@ -249,7 +250,8 @@ def _fill(staging: Path, out: Path, files: Iterable[OutputFile]) -> WriteReport:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
             data = item.data
-            if _link_or_write(target, previous, item, _same_bytes(previous, data), data):
+            same = had_output and _same_bytes(previous, data)
+            if _link_or_write(target, previous, item, same, data):
                 unchanged += 1
                 continue
         except OSError as exc:
@@ -450,7 +452,8 @@ def _update(
             if relative.rpartition("/")[0] not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.update(_folders([relative]))
-            _unlink(target)
+            if relative in spare_record.files:  # nothing else is there: the spare is as recorded
+                _unlink(target)
             if _link_or_write(target, out / relative, item, same):
                 unchanged += 1
                 continue
