@@ -44,9 +44,9 @@ class Builds:
         self.slow = 0
         real = command.load_inputs
 
-        def counted(site: Path) -> object:
+        def counted(site: Path, cache: object = None) -> object:
             self.slow += 1
-            return real(site)
+            return real(site, cache)  # type: ignore[arg-type]
 
         monkeypatch.setattr(command, "load_inputs", counted)
         monkeypatch.chdir(root)
@@ -185,8 +185,8 @@ def build_changing_meanwhile(
     stamp; the next build (the change settled) takes the change in."""
     real = command.load_inputs
 
-    def changed_meanwhile(site: Path) -> object:
-        inputs = real(site)
+    def changed_meanwhile(site: Path, cache: object = None) -> object:
+        inputs = real(site, cache)  # type: ignore[arg-type]
         change()
         return inputs
 

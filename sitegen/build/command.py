@@ -76,7 +76,7 @@ def _build(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be at least 1")
     options = default_options(drafts=args.drafts, future=args.future)
     cache = None if args.no_cache else BuildCache.for_site(root)
-    inputs = load_inputs(root)
+    inputs = load_inputs(root, cache)
     target = Path(args.out).absolute() if args.out else inputs.config.path("output").absolute()
     record = None
     if cache is not None and not inputs.errors:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.build.cache import BuildCache
-from sitegen.build.inputs import Inputs, inputs_digest, load_inputs
+from sitegen.build.inputs import SOURCES_RECORD, Inputs, inputs_digest, load_inputs
 from sitegen.build.memo import Memo
 from sitegen.config import BuildOptions, Config
 from sitegen.content.load import StaticFile
@@ -62,7 +62,7 @@ def build_files(
     processes share the work of a cold build. `search=False` leaves the search index out
     (the dev server makes it after showing the pages, with update_search).
     """
-    inputs = inputs or load_inputs(root)  # load
+    inputs = inputs or load_inputs(root, cache)  # load
     memo = Memo(inputs, cache, jobs, progress)
     with collector_paused():
         model = load_model(inputs, options, memo)  # parse, model
@@ -76,7 +76,16 @@ def build_files(
         if search and inputs.config.search.enabled:
             files = memo.search(files, errors)  # search index
         errors.raise_if_any()
+        if cache is not None:  # which sources the next build need not read
+            keep_source_record(cache, inputs)
     return BuildResult(model.site, files, None, model.left_out)
+
+
+def keep_source_record(cache: BuildCache, inputs: Inputs) -> None:
+    """Save each source's stat and digest for the next build, if they are news."""
+    record = inputs.source_record()
+    if cache.load_record(SOURCES_RECORD) != record:
+        cache.save_record(SOURCES_RECORD, record, later=True)
 
 
 def build(
@@ -89,7 +98,7 @@ def build(
     inputs: Inputs | None = None,
 ) -> BuildResult:
     """Build the site and swap it into the output folder; on any error output/ is untouched."""
-    inputs = inputs or load_inputs(root)
+    inputs = inputs or load_inputs(root, cache)
     target = (out or inputs.config.path("output")).absolute()
     if not inputs.errors:  # a bad config is reported as such by build_files
         check_output_folder(inputs.config, target)  # before anything (the cache too) is written

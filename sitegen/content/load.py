@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,48 @@ class SourceFile:
     path: str
     kind: str
     data: bytes
+
+
+class UnchangedSource(SourceFile):
+    """A source whose stat is the same as when an earlier build read it: `digest` (as the
+    build made it then) stands for its bytes, which are read only if something needs them.
+
+    Reading them checks the file's stat again; one that changed since the build looked at
+    it raises SourceChanged rather than hand over other bytes than the digest stands for.
+    """
+
+    file: str
+    stat: tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+    digest: bytes
+
+    def __init__(
+        self, path: str, kind: str, file: str, stat: tuple[int, int, int, int], digest: bytes
+    ) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "stat", stat)
+        object.__setattr__(self, "digest", digest)
+
+    @property
+    def data(self) -> bytes:
+        with open(self.file, "rb") as stream:
+            if file_stat(os.fstat(stream.fileno())) != self.stat:
+                raise SourceChanged(self.path)
+            return stream.read()
+
+
+class SourceChanged(OSError):
+    """A content file changed while a build was reading the site."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} changed while the build read it; build again")
+        self.path = path
+
+
+def file_stat(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file's bytes unchanged since it was read (with git's racy rule)."""
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 @dataclass(frozen=True)
@@ -117,7 +160,14 @@ def _read(path: str, rel: str, errors: ErrorList) -> bytes | None:
         return None
 
 
-def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
+# Given a source's site path, kind, path to open and stat: the SourceFile to use without
+# reading the file (its bytes known unchanged since a build read them), or None to read it.
+KnownSources = Callable[[str, str, str, os.stat_result], SourceFile | None]
+
+
+def load_sources(
+    config: Config, errors: ErrorList, known: KnownSources | None = None
+) -> list[SourceFile]:
     """Every Markdown file of every content kind, in a stable order."""
     sources: list[SourceFile] = []
     content = config.path("content")
@@ -127,9 +177,10 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
                 continue
             rel = item.rel
             try:
-                size = os.stat(item.path).st_size
+                info = os.stat(item.path)
             except OSError:
-                size = 0  # reported by _read
+                info = None  # reported by _read
+            size = info.st_size if info else 0
             if size > MAX_SOURCE_BYTES:
                 errors.add(
                     rel,
@@ -139,7 +190,9 @@ def load_sources(config: Config, errors: ErrorList) -> list[SourceFile]:
                     f"{MAX_SOURCE_BYTES // 2**20} MB (split it or move data out of it)",
                 )
                 continue
-            if (data := _read(item.path, rel, errors)) is not None:
+            if known and info and (same := known(rel, kind, item.path, info)) is not None:
+                sources.append(same)
+            elif (data := _read(item.path, rel, errors)) is not None:
                 sources.append(SourceFile(rel, kind, data))
     return sources
 

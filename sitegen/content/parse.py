@@ -62,7 +62,11 @@ class ParsedDoc:
 
     def line_of(self, target: str) -> int:
         """File line where the body first mentions `target` (a link's URL)."""
-        for number, line in enumerate(self.body.split("\n")):
+        try:
+            body = self.body
+        except OSError:  # changed or gone since it was parsed: the body's first line
+            return self.body_line
+        for number, line in enumerate(body.split("\n")):
             if target in line:
                 return self.body_line + number
         return self.body_line
@@ -72,6 +76,9 @@ def decode(source: SourceFile, errors: ErrorList) -> str | None:
     """The text of a source: UTF-8 (a BOM is fine), newlines normalized."""
     try:
         text = source.data.decode("utf-8-sig")
+    except OSError as exc:  # an unchanged source that changed after all (UnchangedSource)
+        errors.add(source.path, 0, "", str(exc.strerror or exc))
+        return None
     except UnicodeDecodeError as exc:
         line = source.data[: exc.start].count(b"\n") + 1
         errors.add(source.path, line, "", f"file is not valid UTF-8 (byte {exc.start})")
