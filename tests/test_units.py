@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sitegen.config import url_pattern_problem
 from sitegen.content.load import SourceFile
@@ -149,3 +151,11 @@ def test_feed_ids_are_rfc_4122_name_based_uuids(name: str) -> None:
     from sitegen.render.feeds import url_uuid
 
     assert url_uuid(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" \t\n\u00a0-–.\"'ab(/»«", max_size=24), st.booleans())
+def test_typography_skips_only_text_it_would_not_change(text: str, at_start: bool) -> None:
+    from sitegen.content.typography import typography_passes
+
+    assert danish_typography(text, at_start) == typography_passes(text, at_start)

@@ -269,9 +269,15 @@ class Memo:
             else:
                 missing.append(index)
 
-        def render(number: int) -> tuple[RenderedFile | None, list[SiteError]]:
+        def render(number: int) -> tuple[RenderedFile | None, list[SiteError], bytes, bool]:
+            """A page, its faults, and (for the cache, worked out on every core) the digest
+            of its bytes and whether the search index reads it."""
             local: dict[SiteError, list[str]] = {}
-            return render_route(env, routes[missing[number]], site, local), list(local)
+            page = render_route(env, routes[missing[number]], site, local)
+            if page is None or not cache:
+                return page, list(local), b"", False
+            indexed = page.path.endswith(".html") and has_indexed_region(page.data)
+            return page, list(local), digest_bytes(page.data), indexed
 
         for name in sorted({routes[index].template for index in missing}):
             try:  # compiled once here, before any fork
@@ -279,15 +285,17 @@ class Memo:
             except Exception:  # reported where the page is rendered
                 continue
         failures: dict[SiteError, list[str]] = {}  # one template fault -> the pages it broke
-        for number, (page, found) in enumerate(map_items(render, len(missing), self.jobs)):
+        rendered = map_items(render, len(missing), self.jobs)
+        for number, (page, found, digest, indexed) in enumerate(rendered):
             index = missing[number]
             for fault in found:
                 failures.setdefault(fault, []).append(routes[index].dest)
             pages[index] = page
             key = keys[index]
-            if cache and key and page is not None:
-                indexed = page.path.endswith(".html") and has_indexed_region(page.data)
-                cache.put_page(key, page.data, cache.digest_of(page.data), indexed)
+            if cache and page is not None:
+                cache.remember_digest(page.data, digest)
+                if key:
+                    cache.put_page(key, page.data, digest, indexed)
             if self.progress:
                 self.progress(number + 1, len(missing))
         if cache:
