@@ -6,29 +6,36 @@ imported only when that command runs (or for --help), so `sitegen build` stays q
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from types import ModuleType
 
 from sitegen import __version__
-from sitegen.arguments import EXIT_USAGE
-from sitegen.errors import UsageError
+
+# `sitegen build` with nothing to do stops at its stamp before anything else is imported:
+# argparse, dataclasses (with inspect and ast) and the config module would cost more than the
+# whole check in a fresh virtualenv.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import ModuleType
 
 
-@dataclass(frozen=True)
 class Command:
     """`sitegen NAME`: `module` declares its options in add_NAME and carries it out in run_NAME."""
 
-    name: str
-    help: str
-    module: str
+    __slots__ = ("help", "module", "name")
+
+    def __init__(self, name: str, help: str, module: str) -> None:
+        self.name, self.help, self.module = name, help, module
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r}, {self.help!r}, {self.module!r})"
 
     def load(self) -> ModuleType:
+        import importlib
+
         return importlib.import_module(self.module)
 
 
@@ -57,6 +64,8 @@ COMMANDS = (
 
 def make_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of the command `only` (importing just its module)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="sitegen",
         description="Build the Center for Borgerdialog site and newsletter from Markdown.",
@@ -86,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not quiet:
                 print(f"Up to date: {files} files in {out} ({time.monotonic() - started:.2f} s)")
             return 0
+    from sitegen.arguments import EXIT_USAGE
+    from sitegen.errors import UsageError
+
     named = {command.name for command in COMMANDS}
     parser = make_parser(words[0] if words and words[0] in named else None)
     args = parser.parse_args(words)

@@ -343,3 +343,48 @@ def test_a_record_written_beside_the_build_that_fails_is_raised(tmp_path: Path) 
     assert BuildCache(tmp_path / "cache").load_record("good") == {"a": 1}
     assert not list((tmp_path / "cache").rglob(".tmp-*"))
     cache.settle()  # nothing left to wait for
+
+
+STAMP_PROBE = """
+import json, sys
+before = set(sys.modules)
+from sitegen.cli import main
+code = main(["build", "-q"])
+print(json.dumps({"code": code, "new": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_the_stamp_is_checked_before_anything_heavy_is_imported(new_site: MakeSite) -> None:
+    """argparse, dataclasses (inspect, ast), pathlib, hashlib, tempfile and the config module
+    cost more than the whole check in a fresh virtualenv: a no-change build imports none."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    root = stamp_site(new_site)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def probe() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", STAMP_PROBE],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return found
+
+    built = probe()  # builds, and leaves the stamp
+    assert built["code"] == 0 and "sitegen.build.pipeline" in built["new"]  # type: ignore[operator]
+    settle()
+    checked = probe()
+    assert checked["code"] == 0
+    new = set(checked["new"])  # type: ignore[call-overload]
+    assert "sitegen.build.stamp" in new and "sitegen.build.command" not in new
+    heavy = {"argparse", "dataclasses", "inspect", "pathlib", "hashlib", "tempfile", "typing"}
+    assert not new & (heavy | {"sitegen.config", "sitegen.arguments", "sitegen.errors"})

@@ -252,6 +252,10 @@ def save(name, results):
     real_save(name, results)
 
 parallel._save = save
+if sys.argv[2] == "no folder":
+    def no_folder(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    parallel.tempfile.mkdtemp = no_folder
 
 def work(index):
     return [index, "x" * 5000, os.getpid()]
@@ -262,14 +266,18 @@ print(json.dumps({"parent": os.getpid(), "results": results, "left": os.listdir(
 """
 
 
-@pytest.mark.parametrize("spool", ["room", "full"])
+@pytest.mark.parametrize("spool", ["room", "full", "no folder"])
 def test_map_items_hands_results_back_through_files(tmp_path: Path, spool: str) -> None:
     """Results come back in order through result files, which are removed; when one cannot be
-    written (a full /dev/shm), the worker's results come through the pipe instead."""
+    written (a full /dev/shm), or the folder for them cannot be made, the workers' results come
+    through the pipe instead."""
     log = tmp_path.parent / f"{tmp_path.name}-saved"
     probe = json.loads(_python(SPOOL_PROBE, str(tmp_path), spool, str(log)).stdout)
-    saved = log.read_text().split()
-    assert len(saved) >= 2 and all(Path(name).parent.parent == tmp_path for name in saved)
+    if spool == "no folder":
+        assert not log.exists()
+    else:
+        saved = log.read_text().split()
+        assert len(saved) >= 2 and all(Path(name).parent.parent == tmp_path for name in saved)
     results = probe["results"]
     assert [result[:2] for result in results] == [[i, "x" * 5000] for i in range(len(results))]
     assert probe["parent"] not in {result[2] for result in results}  # made by the workers

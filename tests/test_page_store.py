@@ -129,3 +129,51 @@ def test_page_files_no_page_needs_are_removed(new_site: MakeSite, tmp_path: Path
     cached(root, out)  # every page changed: the pack and one page file are written anew
     assert len(page_files(root)) == 1
     assert_same_site(cached(root, out), clean_build(root, tmp_path / "clean"))
+
+
+def _page(number: int) -> bytes:
+    return f"<html><body>side {number}</body></html>\n".encode() * (number % 5 + 1)
+
+
+def _put(cache: BuildCache, numbers: range) -> None:
+    for number in numbers:
+        data = _page(number)
+        cache.put_page(b"key-%d" % number, data, b"digest-%d" % number, number % 2 == 0)
+
+
+def test_a_page_stays_readable_after_its_file_is_joined_into_a_new_one(tmp_path: Path) -> None:
+    first = BuildCache(tmp_path / "cache")
+    _put(first, range(10))
+    first.keep_pages([b"key-%d" % n for n in range(10)])
+    [old_file] = sorted((tmp_path / "cache").glob("v*/pages/*"))
+    later = BuildCache(tmp_path / "cache")
+    kept = {n: later.get_page(b"key-%d" % n) for n in range(10)}
+    _put(later, range(10, 15))  # many new pages: every page is written to one new file
+    later.keep_pages([b"key-%d" % n for n in range(15)])
+    assert not old_file.exists()
+    for number, found in kept.items():
+        assert found is not None
+        read, digest, indexed = found
+        assert (read(), digest, indexed) == (_page(number), b"digest-%d" % number, number % 2 == 0)
+    again = BuildCache(tmp_path / "cache")
+    assert [again.get_page(b"key-%d" % n)[0]() for n in range(15)] == [  # type: ignore[index]
+        _page(n) for n in range(15)
+    ]
+
+
+def test_page_files_are_joined_before_there_are_many(tmp_path: Path) -> None:
+    """One page file per edit would leave a 10,000-case site with ~1,250 files, all opened."""
+    cache = BuildCache(tmp_path / "cache")
+    _put(cache, range(400))
+    cache.keep_pages([b"key-%d" % n for n in range(400)])
+    most = 0
+    for edit in range(40):  # each adds one page: far below the share that rewrites the pack
+        cache = BuildCache(tmp_path / "cache")
+        _put(cache, range(400 + edit, 401 + edit))
+        cache.keep_pages([b"key-%d" % n for n in range(401 + edit)])
+        most = max(most, len(list((tmp_path / "cache").glob("v*/pages/*"))))
+    assert 2 < most <= cache_module.MAX_PAGE_FILES
+    cache = BuildCache(tmp_path / "cache")
+    for number in range(440):
+        found = cache.get_page(b"key-%d" % number)
+        assert found is not None and found[0]() == _page(number)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from sitegen.build import inputs as inputs_module
 from sitegen.build.cache import BuildCache
-from sitegen.build.inputs import SOURCES_RECORD, load_inputs
+from sitegen.build.inputs import SOURCES_RECORD, Inputs, load_inputs
 from sitegen.build.pipeline import build
 from sitegen.config import default_options
 from sitegen.content import load as load_module
@@ -83,11 +84,15 @@ def test_an_edit_that_keeps_size_and_mtime_is_read(
 
 
 def test_a_source_saved_just_before_the_build_is_not_trusted(
-    new_site: MakeSite, tmp_path: Path
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = small_site(new_site)
     time.sleep(SETTLE)
-    (root / "content/cases/case-1.md").write_text(case_text(1, body="Lige gemt."))
+    saved = root / "content/cases/case-1.md"
+    saved.write_text(case_text(1, body="Lige gemt."))
+    info = saved.stat()  # the build starts 10 ms after the save, however busy the machine
+    start = max(info.st_mtime_ns, info.st_ctime_ns) + 10_000_000
+    monkeypatch.setattr(inputs_module.time, "time_ns", lambda: start)
     cache = BuildCache.for_site(root)
     build(root, default_options(), tmp_path / "out", cache=cache)
     cache.settle()
@@ -112,3 +117,36 @@ def test_an_unchanged_source_that_changes_after_all_is_not_read_as_the_old_one(
     path.write_bytes(b"---\ntitle: B\n---\nAnden tekst.\n")
     with pytest.raises(SourceChanged, match="changed while the build read it"):
         _ = source.data
+
+
+def test_whole_second_timestamps_get_a_wider_window() -> None:
+    """On a file system with whole-second times a save 1 s before the build may share its
+    second with a later save; with fine times it is long past."""
+    start = 1_700_000_010_000_000_000
+    sources = [load_module.SourceFile(f"content/cases/{n}.md", "case", b"x") for n in "abcd"]
+    stats = {
+        "content/cases/a.md": (1, start - 1_000_000_000, start - 1_000_000_000, 1),  # coarse
+        "content/cases/b.md": (1, start - 1_000_000_001, start - 1_000_000_001, 2),  # fine
+        "content/cases/c.md": (1, start - 3_000_000_000, start - 3_000_000_000, 3),  # coarse
+        "content/cases/d.md": (1, start - 30_000_000, start - 30_000_000, 4),  # fine, recent
+    }
+    inputs = Inputs(None, sources, [], (), None, stats=stats, loaded_ns=start)  # type: ignore[arg-type]
+    assert set(inputs.source_record()) == {"content/cases/b.md", "content/cases/c.md"}
+
+
+def test_a_source_that_changed_after_all_is_an_error_at_the_file(tmp_path: Path) -> None:
+    from sitegen.content.parse import decode
+    from sitegen.errors import ErrorList
+
+    path = tmp_path / "case.md"
+    path.write_bytes(b"Tekst.\n")
+    source = UnchangedSource(
+        "content/cases/case.md", "case", str(path), file_stat(path.stat()), b""
+    )
+    path.write_bytes(b"Anden tekst.\n")
+    errors = ErrorList()
+    assert decode(source, errors) is None
+    [error] = errors.errors
+    assert (
+        error.path == "content/cases/case.md" and "changed while the build read it" in error.message
+    )

@@ -26,6 +26,9 @@ CACHE_DIR = ".sitegen-cache"
 FORMAT = 1
 _KEEP_VERSIONS = 2  # folders of other versions kept; older ones are removed
 PAGES = "render"  # the namespace of rendered pages, whose bytes live in page files
+# More page files than this (each edit adds one) and keep_pages joins them into one: a build
+# holds every page file it takes pages from open.
+MAX_PAGE_FILES = 16
 Stat = tuple[int, int, int]  # size, mtime_ns, inode of a page file
 # A page as its entry stores it: (page file, offset, length, digest, indexed, the file's stat),
 # or (bytes, digest, indexed) while it is in memory only (put by this build, or no folder).
@@ -126,8 +129,8 @@ class BuildCache:
             return functools.partial(bytes, data), digest, indexed
         name, offset, length, digest, indexed, stat = entry
         opened = self._page_file(name)
-        if opened is None or opened.stat != stat:  # gone, or changed since it was written
-            return None
+        if opened is None or opened.stat != stat or offset + length > stat[0]:
+            return None  # gone, changed since it was written, or a damaged entry
         return functools.partial(opened.read, offset, length), digest, indexed
 
     def put_page(self, key: bytes, data: bytes, digest: bytes, indexed: bool) -> None:
@@ -145,19 +148,22 @@ class BuildCache:
         self._dirty.discard(PAGES)
         delta = [key for key in self._delta.get(PAGES, set()) if key in live]
         base = self.folder / f"{PAGES}.pack"
-        whole = not (len(delta) * 8 <= len(live) and base.exists())
+        files = {entry[0] for entry in live.values() if len(entry) == 6}
+        whole = not (len(delta) * 8 <= len(live) and len(files) < MAX_PAGE_FILES and base.exists())
         moved = list(live) if whole else [key for key in delta if len(live[key]) == 3]
         stored = self._store_pages({key: live[key] for key in moved})
         if stored is None:  # no room: the next build renders these pages again
             return
         live.update(stored)
         if whole:
-            self._write(base, live)
+            if not self._write(base, live):
+                return  # the page files the old pack names stay
             with contextlib.suppress(OSError):
                 (self.folder / f"{PAGES}.delta").unlink()
             self._delta[PAGES] = set()
         else:
-            self._write(self.folder / f"{PAGES}.delta", {key: live[key] for key in delta})
+            if not self._write(self.folder / f"{PAGES}.delta", {key: live[key] for key in delta}):
+                return
             self._delta[PAGES] = set(delta)
         named = {entry[0] for entry in live.values() if len(entry) == 6}
         with contextlib.suppress(OSError), os.scandir(self.folder / "pages") as listing:
@@ -179,9 +185,12 @@ class BuildCache:
                 pieces.append(entry)
                 continue
             found = self._page_file(entry[0])
-            if found is None or found.stat != entry[5]:
-                return None  # a page file went away while the build ran
-            pieces.append((found.read(entry[1], entry[2]), entry[3], entry[4]))
+            try:
+                if found is None or found.stat != entry[5]:
+                    return None  # a page file went away while the build ran
+                pieces.append((found.read(entry[1], entry[2]), entry[3], entry[4]))
+            except OSError:
+                return None
         if not self._write_bytes(path, b"".join(data for data, _digest, _indexed in pieces)):
             return None
         opened = self._page_file(name)
@@ -311,8 +320,9 @@ class BuildCache:
                 path.unlink()
             return None
 
-    def _write(self, path: Path, value: Any) -> None:
-        """Write atomically (temp file + rename) so a killed build leaves no half entry."""
+    def _write(self, path: Path, value: Any) -> bool:
+        """Write atomically (temp file + rename) so a killed build leaves no half entry;
+        False when it could not be written (a full disk: the old file, if any, stays)."""
         self._prune_other_versions()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -325,6 +335,8 @@ class BuildCache:
                 os.unlink(temp)
             if not isinstance(exc, OSError):
                 raise
+            return False
+        return True
 
     def _write_bytes(self, path: Path, data: bytes) -> bool:
         """Write atomically; False when it could not be written (the caller keeps the bytes)."""
@@ -361,8 +373,9 @@ class BuildCache:
 
 
 class _PageFile:
-    """An open page file and its stat as opened. It stays readable while a page from it is
-    alive, even after a later keep_pages() has removed it; closed when the last one goes."""
+    """An open page file and its stat as opened. It stays readable while the build cache or a
+    page from it is alive, even after keep_pages() has removed it; closed when both are gone.
+    (keep_pages keeps their number small: MAX_PAGE_FILES.)"""
 
     __slots__ = ("fd", "path", "stat")
 
@@ -381,3 +394,6 @@ class _PageFile:
     def __del__(self) -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.close(self.fd)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("an open page file cannot be pickled")

@@ -95,18 +95,25 @@ def map_items(
         if min_items_per_job == 1:  # slow items, handed out one at a time
             with context.Pool(jobs) as pool:
                 return pool.map(_call, range(count), chunksize=1)
-        _spool = tempfile.mkdtemp(prefix="sitegen-", dir=_spool_root())
         chunk = max(1, math.ceil(count / (jobs * 8)))
+        try:
+            _spool = tempfile.mkdtemp(prefix="sitegen-", dir=_spool_root())
+        except OSError:  # no room for a folder: the results come through the pipe
+            with context.Pool(jobs) as pool:
+                return pool.map(_call, range(count), chunksize=chunk)
         spans = [(start, min(count, start + chunk)) for start in range(0, count, chunk)]
         results: list[Result] = []
         with context.Pool(jobs) as pool:
-            for name, inline in pool.imap(_call_range, spans):
+            for span, (name, inline) in zip(spans, pool.imap(_call_range, spans), strict=True):
                 if name is None:
                     results += inline
                     continue
-                with open(name, "rb") as handle:
-                    results += pickle.load(handle)
-                os.unlink(name)  # the memory it holds goes back at once
+                try:
+                    with open(name, "rb") as handle:
+                        results += pickle.load(handle)
+                    os.unlink(name)  # the memory it holds goes back at once
+                except OSError:  # the file went away (a cleaned /dev/shm): done again here
+                    results += [work(index) for index in range(*span)]
         return results
     finally:
         _work = None

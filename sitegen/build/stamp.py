@@ -21,36 +21,40 @@ an unreadable, damaged or foreign stamp means "build".
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import marshal
 import os
 import sys
-import tempfile
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+import zlib
 
 from sitegen.clock import build_date
 from sitegen.output.stats import Stat, unchanged_since
 
+# Only what the check needs is imported here: pathlib, hashlib (OpenSSL), tempfile, typing and
+# contextlib would each cost a noticeable part of the whole check in a fresh virtualenv.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
 STAMP_FOLDER = ".sitegen-cache/stamps"
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 50_000_000  # timestamps of files saved this close to the build are not trusted
 COARSE_RACY_NS = 2_000_000_000  # the same on file systems with whole-second timestamps
-PACKAGE = Path(__file__).resolve().parent.parent  # all of sitegen/
+PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # all of sitegen/
 
 
-def stamp_file(argv: Sequence[str], cwd: str) -> Path:
+def stamp_file(argv: Sequence[str], cwd: str) -> str:
     """Where the stamp of the command line `argv` (after `sitegen build`) run in `cwd` lives:
-    in the cache folder of the site its --site names, else of `cwd`."""
+    in the cache folder of the site its --site names, else of `cwd`. (Two command lines that
+    share a name only take turns: the stamp itself records the command line it is for.)"""
     root = cwd
     for position, word in enumerate(argv):
         if word == "--site" and position + 1 < len(argv):
             root = os.path.join(cwd, argv[position + 1])
         elif word.startswith("--site="):
             root = os.path.join(cwd, word.removeprefix("--site="))
-    name = hashlib.blake2b("\0".join([cwd, *argv]).encode(), digest_size=12).hexdigest()
-    return Path(root, STAMP_FOLDER, f"{name}.stamp")
+    line = "\0".join([cwd, *argv]).encode("utf-8", "surrogateescape")
+    return os.path.join(root, STAMP_FOLDER, f"{zlib.crc32(line):08x}-{len(line):x}.stamp")
 
 
 def _context(argv: Sequence[str], cwd: str, day: str) -> list[str]:
@@ -137,15 +141,18 @@ def _inputs_state(paths: Iterable[str], cwd: str) -> _Scan:
     scan.walk(str(PACKAGE), frozenset({"__pycache__"}))
     for entry in sys.path:
         if entry and os.path.abspath(entry) != cwd:
-            with contextlib.suppress(OSError):
+            try:
                 info = os.stat(entry)
-                scan.note_times(info)
-                scan.lines.append(f"{entry}\0{info.st_mtime_ns}\0{info.st_ino}")
+            except OSError:
+                continue
+            scan.note_times(info)
+            scan.lines.append(f"{entry}\0{info.st_mtime_ns}\0{info.st_ino}")
     return scan
 
 
-def _digest(scan: _Scan) -> str:
-    return hashlib.blake2b("\n".join(scan.lines).encode(), digest_size=20).hexdigest()
+def _state(scan: _Scan) -> str:
+    """The scan as one text: compared whole (cheaper than hashing it, and exact)."""
+    return "\n".join(scan.lines)
 
 
 def _output_unchanged(out: str, stats: dict[str, Stat]) -> bool:
@@ -164,10 +171,11 @@ def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
     """(files, output folder, quiet) when the build `argv` would write what output/ already
     holds, as far as the stamp can tell; None: build."""
     try:
-        stamp = marshal.loads(stamp_file(argv, cwd).read_bytes())
+        with open(stamp_file(argv, cwd), "rb") as stream:
+            stamp = marshal.loads(stream.read())
         if stamp["context"] != _context(argv, cwd, build_date().isoformat()):
             return None
-        if _digest(_inputs_state(stamp["inputs"], cwd)) != stamp["state"]:
+        if _state(_inputs_state(stamp["inputs"], cwd)) != stamp["state"]:
             return None
         if not _output_unchanged(stamp["out"], stamp["out_stats"]):
             return None
@@ -191,10 +199,14 @@ def write_stamp(
     """Record a successful build for `day` that began reading its inputs at `started_ns`. No
     stamp (and none left from before) when a file changed too close to the build to be
     trusted, or the stamp would not lie where `up_to_date` looks for it. True: written."""
+    import contextlib
+    import tempfile
+
     target = stamp_file(argv, cwd)
     with contextlib.suppress(OSError):
-        target.unlink()
-    if Path(target.parent.parent.parent).absolute() != root.absolute():
+        os.unlink(target)
+    folder = os.path.dirname(target)
+    if os.path.abspath(os.path.dirname(os.path.dirname(folder))) != os.path.abspath(root):
         return False
     paths = list(dict.fromkeys(str(path.absolute()) for path in inputs))
     scan = _inputs_state(paths, cwd)
@@ -203,15 +215,15 @@ def write_stamp(
     stamp = {
         "context": _context(argv, cwd, day),
         "inputs": paths,
-        "state": _digest(scan),
+        "state": _state(scan),
         "out": str(out.absolute()),
         "out_stats": out_stats,
         "files": files,
         "quiet": quiet,
     }
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as handle:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as handle:
             handle.write(marshal.dumps(stamp))
         os.replace(handle.name, target)
     except OSError:

@@ -75,12 +75,14 @@ class ParsedDoc:
 def decode(source: SourceFile, errors: ErrorList) -> str | None:
     """The text of a source: UTF-8 (a BOM is fine), newlines normalized."""
     try:
-        text = source.data.decode("utf-8-sig")
+        data = source.data
     except OSError as exc:  # an unchanged source that changed after all (UnchangedSource)
         errors.add(source.path, 0, "", str(exc.strerror or exc))
         return None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = source.data[: exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         errors.add(source.path, line, "", f"file is not valid UTF-8 (byte {exc.start})")
         return None
     if match := CONTROL_CHARACTER.search(text):

@@ -452,8 +452,7 @@ def _update(
             if relative.rpartition("/")[0] not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.update(_folders([relative]))
-            if relative in spare_record.files:  # nothing else is there: the spare is as recorded
-                _unlink(target)
+            _unlink(target)
             if _link_or_write(target, out / relative, item, same):
                 unchanged += 1
                 continue
