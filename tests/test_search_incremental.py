@@ -340,3 +340,60 @@ def test_a_site_indexed_in_shards_has_the_index_of_one_run(
     assert cached_build(root, out).patched
     assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean-2"))
     assert real == 1_000
+
+
+def test_after_an_edit_pagefind_starts_before_the_index_record_is_read(
+    new_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages an edit renders anew are the ones the patch asks Pagefind for: their run is
+    started first, and taken when the patch asks (no second run)."""
+    from sitegen.render import search
+
+    root = search_site(new_site)
+    out = tmp_path / "out"
+    cached_build(root, out)
+    started: list[list[str]] = []
+    real_run = search.PagefindRun
+
+    class Counted(real_run):  # type: ignore[misc, valid-type]
+        def __init__(self, pages: list[RenderedFile], language: str) -> None:
+            started.append([page.path for page in pages])
+            super().__init__(pages, language)
+
+    monkeypatch.setattr(search, "PagefindRun", Counted)
+    otherwise: list[int] = []
+    original = memo.search_index
+
+    def counted(files: list[RenderedFile], language: str) -> list[RenderedFile]:
+        otherwise.append(len(files))
+        return original(files, language)
+
+    monkeypatch.setattr(memo, "search_index", counted)
+    (root / "content/cases/case-7.md").write_text(case_text(7, "Stærene synger ved havnen."))
+    state = cached_build(root, out)
+    assert (state.indexed, state.patched) == (1, True)
+    assert started == [["cases/case-7-om-klima/index.html"]] and otherwise == []
+    assert_same_site(read_tree(out), clean_tree(root, tmp_path / "clean"))
+
+
+def test_a_head_start_asked_for_other_pages_stops_and_runs_again(tmp_path: Path) -> None:
+    from sitegen.render import search
+
+    def page(name: str, words: str) -> RenderedFile:
+        html = f'<html lang="da"><body><main data-pagefind-body><h1>{name}</h1><p>{words}</p>'
+        return RenderedFile(f"cases/{name}/index.html", (html + "</main></body></html>").encode())
+
+    first, second = page("a", "Borgerne mødes."), page("b", "Kommunen lytter.")
+    scratch_before = set(Path(search.scratch(1) or "/tmp").glob(search.SCRATCH_PREFIX + "*"))
+    head = search.HeadStart([first], "da")
+    assert head.run is not None
+    process = head.run.process
+    bundle = head([second], "da")  # not what it started: stopped, then Pagefind over these
+    assert process.poll() is not None and head.run is None
+    assert bundle_meaning({f.path: f.data for f in bundle}) == bundle_meaning(
+        {f.path: f.data for f in search.search_index([second], "da")}
+    )
+    unused = search.HeadStart([first], "da")
+    unused.close()  # never asked: stopped, its folder gone
+    after = set(Path(search.scratch(1) or "/tmp").glob(search.SCRATCH_PREFIX + "*"))
+    assert after <= scratch_before

@@ -265,6 +265,12 @@ class BuildCache:
             self._records[name] = self._read(self.folder / "records" / name)
         return self._records.get(name)
 
+    def has_record(self, name: str) -> bool:
+        """Whether a record of that name is there to load (without reading it)."""
+        if name in self._records:
+            return self._records[name] is not None
+        return self.folder is not None and (self.folder / "records" / name).is_file()
+
     def save_record(self, name: str, value: Any, later: bool = False) -> None:
         """Keep a named record; `later`: written by a thread while the build goes on (its
         pickling is mostly copying bytes, its writing lets go of the GIL), done by `settle()`."""

@@ -51,6 +51,7 @@ from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, 
 from sitegen.render.routes import site_routes
 from sitegen.render.search import (
     SEARCH_DIR,
+    HeadStart,
     SearchIndexError,
     has_indexed_region,
     indexable_pages,
@@ -63,6 +64,9 @@ if TYPE_CHECKING:  # the patching code is imported only when a build makes a sea
 
 _renderers: dict[bool, MarkdownRenderer] = {}
 SEARCH_RECORD = "search-index"  # the build cache's record of the latest search index
+# At most this many pages rendered anew, and Pagefind is started over them before the index's
+# record is read (an edit's pages); more, and the build has other work than one small run.
+HEAD_START_PAGES = 50
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -312,18 +316,27 @@ class Memo:
         language = self.inputs.config.site.language
         from sitegen.render.search_patch import SearchState
 
-        previous = cache.load_record(SEARCH_RECORD) if cache else None
+        head: HeadStart | None = None
         try:
+            if cache and cache.has_record(SEARCH_RECORD):  # an index to patch: start Pagefind
+                fresh = indexable_pages(f for f in files if type(f) is RenderedFile)  # new pages
+                if 0 < len(fresh) <= HEAD_START_PAGES:
+                    head = HeadStart(fresh, language, search_index)
+            previous = cache.load_record(SEARCH_RECORD) if cache else None
             state = update_search(
                 previous if isinstance(previous, SearchState) else None,
                 files,
                 language,
                 cache.digest_of if cache else digest_bytes,
                 kept=cache is not None,
+                run=head or search_index,
             )
         except (SearchIndexError, OSError) as exc:
             errors.errors.append(search_error(exc))
             return files
+        finally:
+            if head is not None:
+                head.close()
         if cache and state.indexed:
             cache.save_record(SEARCH_RECORD, state, later=True)  # beside the write
         return sorted([*files, *state.files], key=lambda f: f.path)
@@ -354,14 +367,16 @@ def update_search(
     language: str,
     digest_of: Callable[[bytes], bytes] = digest_bytes,
     kept: bool = True,
+    run: Callable[[list[RenderedFile], str], list[RenderedFile]] = search_index,
 ) -> SearchState:
     """The search index of `files`: `state`'s index patched, or a new one (`state` itself is
-    not changed). `kept`: the result will be patched later, so a new index is decoded now."""
+    not changed). `kept`: the result will be patched later, so a new index is decoded now.
+    `run`: Pagefind over some pages (search_index, or a HeadStart)."""
     pages = indexable_pages(files)
     digests = {page.path: _digest(page, digest_of) for page in pages}
     from sitegen.render.search_patch import updated_state
 
-    return updated_state(state, pages, digests, language, SEARCH_DIR, search_index, kept)
+    return updated_state(state, pages, digests, language, SEARCH_DIR, run, kept)
 
 
 def search_error(exc: SearchIndexError | OSError) -> SiteError:

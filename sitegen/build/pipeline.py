@@ -85,7 +85,7 @@ def keep_source_record(cache: BuildCache, inputs: Inputs) -> None:
     """Save each source's stat and digest for the next build, if they are news."""
     record = inputs.source_record()
     if cache.load_record(SOURCES_RECORD) != record:
-        cache.save_record(SOURCES_RECORD, record, later=True)
+        cache.save_record(SOURCES_RECORD, record)
 
 
 def build(

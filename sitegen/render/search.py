@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from time import time
 
@@ -144,33 +144,98 @@ def pagefind_run(pages: list[RenderedFile], language: str) -> list[RenderedFile]
     Pagefind's command line indexes them there (it uses every core; its one-request-per-page
     service mode takes about twice as long).
     """
-    size = sum(len(page.data) for page in pages)
-    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch(size)) as folder:
-        site, bundle = Path(folder, "site"), Path(folder, "bundle")
-        for page in pages:
-            target = site / page.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(page.data)
-        site.mkdir(exist_ok=True)
-        command = [
-            str(pagefind_executable()),
-            "--site",
-            str(site),
-            "--output-path",
-            str(bundle),
-            "--force-language",
-            language,
-            "--silent",
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            message = (done.stderr or done.stdout).strip().splitlines()
-            raise SearchIndexError(
-                SiteError("", 0, "search", f"Pagefind: {message[-1] if message else 'failed'}")
+    return PagefindRun(pages, language).finish()
+
+
+class PagefindRun:
+    """Pagefind started over `pages`: finish() waits for its bundle, cancel() stops it. Either
+    removes the temporary folder."""
+
+    def __init__(self, pages: list[RenderedFile], language: str) -> None:
+        size = sum(len(page.data) for page in pages)
+        self.folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch(size))
+        try:
+            site, self.bundle = Path(self.folder, "site"), Path(self.folder, "bundle")
+            for page in pages:
+                target = site / page.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(page.data)
+            site.mkdir(exist_ok=True)
+            command = [
+                str(pagefind_executable()),
+                "--site",
+                str(site),
+                "--output-path",
+                str(self.bundle),
+                "--force-language",
+                language,
+                "--silent",
+            ]
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
-        return [
-            RenderedFile(f"{SEARCH_DIR}/{rel}", path.read_bytes())
-            for path in sorted(bundle.rglob("*"))
-            if path.is_file()
-            and not (rel := path.relative_to(bundle).as_posix()).startswith(UNUSED)
-        ]
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def finish(self) -> list[RenderedFile]:
+        try:
+            out, err = self.process.communicate()
+            if self.process.returncode != 0:
+                message = (err or out).strip().splitlines()
+                raise SearchIndexError(
+                    SiteError("", 0, "search", f"Pagefind: {message[-1] if message else 'failed'}")
+                )
+            return [
+                RenderedFile(f"{SEARCH_DIR}/{rel}", path.read_bytes())
+                for path in sorted(self.bundle.rglob("*"))
+                if path.is_file()
+                and not (rel := path.relative_to(self.bundle).as_posix()).startswith(UNUSED)
+            ]
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class HeadStart:
+    """A search_index() that has already started Pagefind over the pages a build rendered
+    anew, while the build reads the search index's record: after one edit those are the
+    pages the patch asks for (18 ms of Pagefind at 1,000 cases, beside ~9 ms of reading).
+    Asked for other pages, it stops that run and indexes them as search_index() does."""
+
+    def __init__(
+        self,
+        pages: list[RenderedFile],
+        language: str,
+        otherwise: Callable[[list[RenderedFile], str], list[RenderedFile]] | None = None,
+    ) -> None:
+        self.pages, self.language = indexable_pages(pages), language
+        self.otherwise = otherwise or search_index
+        self.run: PagefindRun | None = PagefindRun(self.pages, language) if self.pages else None
+
+    def __call__(self, files: list[RenderedFile], language: str) -> list[RenderedFile]:
+        pages = indexable_pages(files)
+        run, self.run = self.run, None
+        if run is not None and language == self.language and _same_pages(pages, self.pages):
+            return stable_bundle(run.finish(), SEARCH_DIR)
+        if run is not None:
+            run.cancel()
+        return self.otherwise(files, language)
+
+    def close(self) -> None:
+        """Stop the run if nothing asked for it."""
+        run, self.run = self.run, None
+        if run is not None:
+            run.cancel()
+
+
+def _same_pages(pages: list[RenderedFile], others: list[RenderedFile]) -> bool:
+    return len(pages) == len(others) and all(
+        page.path == other.path and (page.data is other.data or page.data == other.data)
+        for page, other in zip(pages, others, strict=True)
+    )
