@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -444,3 +447,22 @@ def test_front_matter_uses_libyaml() -> None:
     from sitegen.content import parse
 
     assert issubclass(parse._Loader, yaml.CSafeLoader)
+
+
+def test_result_folders_a_killed_build_left_are_removed_after_an_hour() -> None:
+    import sitegen.build.parallel as parallel
+
+    root = parallel._spool_root()
+    old = Path(tempfile.mkdtemp(prefix=parallel.SPOOL_PREFIX, dir=root))
+    new = Path(tempfile.mkdtemp(prefix=parallel.SPOOL_PREFIX, dir=root))
+    other = Path(tempfile.mkdtemp(prefix="not-sitegen-", dir=root))
+    try:
+        (old / "0").write_bytes(b"results")
+        hours_ago = time.time() - 2 * 3600
+        os.utime(old, (hours_ago, hours_ago))
+        os.utime(other, (hours_ago, hours_ago))
+        assert parallel._spool_root() == root
+        assert not old.exists() and new.is_dir() and other.is_dir()
+    finally:
+        for folder in (old, new, other):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -19,6 +19,7 @@ import pickle
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,10 +61,21 @@ def _save(name: str, results: list[Any]) -> None:
         pickle.dump(results, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+SPOOL_PREFIX = "sitegen-results-"
+_STALE_SECONDS = 3600  # a spool folder this old was left by a build that was killed
+
+
 def _spool_root() -> str:
-    """Where result files go: in memory where the system has such a folder."""
+    """Where result files go: in memory where the system has such a folder. Folders that
+    killed builds left there (an hour old) are removed first."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+    root = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        now = time.time()
+        for entry in entries:
+            if entry.name.startswith(SPOOL_PREFIX) and entry.stat().st_mtime < now - _STALE_SECONDS:
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return root
 
 
 def _can_fork() -> bool:
@@ -97,7 +109,7 @@ def map_items(
                 return pool.map(_call, range(count), chunksize=1)
         chunk = max(1, math.ceil(count / (jobs * 8)))
         try:
-            _spool = tempfile.mkdtemp(prefix="sitegen-", dir=_spool_root())
+            _spool = tempfile.mkdtemp(prefix=SPOOL_PREFIX, dir=_spool_root())
         except OSError:  # no room for a folder: the results come through the pipe
             with context.Pool(jobs) as pool:
                 return pool.map(_call, range(count), chunksize=chunk)
