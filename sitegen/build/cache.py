@@ -96,22 +96,45 @@ class BuildCache:
         A few new entries go to a small delta file beside the pack, so that one edited case
         does not rewrite the whole pack; the pack is rewritten once the delta has grown.
         """
+        live = self._live(namespace, keys)
+        if live is not None:
+            delta = self._delta_keys(namespace, live)
+            self._store(namespace, live, delta, self._whole(namespace, live, delta))
+
+    def _live(self, namespace: str, keys: Iterable[bytes]) -> dict[bytes, Any] | None:
+        """The entries of `keys`, now the namespace's; None when there is nothing to store."""
         pack = self._pack(namespace)
         live = {key: pack[key] for key in keys if key in pack}
         self._packs[namespace] = live
         if self.folder is None or namespace not in self._dirty:
-            return
+            return None
         self._dirty.discard(namespace)
-        delta = {key: live[key] for key in self._delta.get(namespace, set()) if key in live}
-        base = self.folder / f"{namespace}.pack"
-        if len(delta) * 8 <= len(live) and base.exists():
-            self._write(self.folder / f"{namespace}.delta", delta)
+        return live
+
+    def _delta_keys(self, namespace: str, live: dict[bytes, Any]) -> list[bytes]:
+        return [key for key in self._delta.get(namespace, set()) if key in live]
+
+    def _whole(self, namespace: str, live: dict[bytes, Any], delta: list[bytes]) -> bool:
+        """Whether to rewrite the pack rather than the delta beside it."""
+        assert self.folder is not None
+        return len(delta) * 8 > len(live) or not (self.folder / f"{namespace}.pack").exists()
+
+    def _store(
+        self, namespace: str, live: dict[bytes, Any], delta: list[bytes], whole: bool
+    ) -> bool:
+        """Write the whole pack (and drop the delta) or only the delta; False if not written."""
+        assert self.folder is not None
+        if not whole:
+            if not self._write(self.folder / f"{namespace}.delta", {k: live[k] for k in delta}):
+                return False
             self._delta[namespace] = set(delta)
-            return
-        self._write(base, live)
+            return True
+        if not self._write(self.folder / f"{namespace}.pack", live):
+            return False
         with contextlib.suppress(OSError):
             (self.folder / f"{namespace}.delta").unlink()
         self._delta[namespace] = set()
+        return True
 
     def get_page(self, key: bytes) -> PageRef | None:
         """A rendered page by its key: how to read its bytes, their digest and whether the
@@ -140,32 +163,20 @@ class BuildCache:
         """keep() for pages: the bytes of new pages go to a new page file, then their entries
         to the delta (or, when the whole pack is rewritten, every page to one file). Page
         files no entry names any more are removed."""
-        pack = self._pack(PAGES)
-        live = {key: pack[key] for key in keys if key in pack}
-        self._packs[PAGES] = live
-        if self.folder is None or PAGES not in self._dirty:
+        live = self._live(PAGES, keys)
+        if live is None:
             return
-        self._dirty.discard(PAGES)
-        delta = [key for key in self._delta.get(PAGES, set()) if key in live]
-        base = self.folder / f"{PAGES}.pack"
-        files = {entry[0] for entry in live.values() if len(entry) == 6}
-        whole = not (len(delta) * 8 <= len(live) and len(files) < MAX_PAGE_FILES and base.exists())
+        assert self.folder is not None
+        delta = self._delta_keys(PAGES, live)
+        whole = self._whole(PAGES, live, delta) or len(_page_files(live)) >= MAX_PAGE_FILES
         moved = list(live) if whole else [key for key in delta if len(live[key]) == 3]
         stored = self._store_pages({key: live[key] for key in moved})
         if stored is None:  # no room: the next build renders these pages again
             return
         live.update(stored)
-        if whole:
-            if not self._write(base, live):
-                return  # the page files the old pack names stay
-            with contextlib.suppress(OSError):
-                (self.folder / f"{PAGES}.delta").unlink()
-            self._delta[PAGES] = set()
-        else:
-            if not self._write(self.folder / f"{PAGES}.delta", {key: live[key] for key in delta}):
-                return
-            self._delta[PAGES] = set(delta)
-        named = {entry[0] for entry in live.values() if len(entry) == 6}
+        if not self._store(PAGES, live, delta, whole):
+            return  # the page files the old pack names stay
+        named = _page_files(live)
         with contextlib.suppress(OSError), os.scandir(self.folder / "pages") as listing:
             for item in listing:
                 if item.name not in named:
@@ -376,6 +387,11 @@ class BuildCache:
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             os.utime(self.folder)
+
+
+def _page_files(entries: dict[bytes, PageEntry]) -> set[str]:
+    """The page files that the entries (those stored in one) name."""
+    return {entry[0] for entry in entries.values() if len(entry) == 6}
 
 
 class _PageFile:
