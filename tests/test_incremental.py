@@ -420,6 +420,7 @@ def test_no_change_rebuild_does_not_load_markdown_or_templates(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert " written, " in done.stdout and "'markdown'" in done.stdout
+    assert "'babel'" not in done.stdout  # the Danish month names came from the cache
 
 
 def test_in_memory_cache_for_a_server_session(

@@ -76,6 +76,17 @@ def test_danish_dates() -> None:
     assert danish_date(dt.date(2020, 1, 1), "short") == "01.01.2020"
 
 
+@given(st.dates())
+@settings(max_examples=300, deadline=None)
+def test_danish_dates_read_as_babel_formats_them(day: dt.date) -> None:
+    from babel.dates import format_date
+
+    assert danish_date(day) == format_date(day, "d. MMMM y", locale="da")
+    assert danish_date(day, "short") == format_date(day, "dd.MM.y", locale="da")
+    months = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+    assert danish_date(day, months=months).split(" ")[1] == months[day.month - 1]
+
+
 @pytest.mark.parametrize(
     "url", ["javascript:alert(1)", " JavaScript:x", "data:text/html,x", "java\tscript:x"]
 )

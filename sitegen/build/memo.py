@@ -57,7 +57,7 @@ from sitegen.render.search import (
     indexable_pages,
     search_index,
 )
-from sitegen.render.templating import make_environment, site_globals
+from sitegen.render.templating import danish_months, make_environment, site_globals
 
 if TYPE_CHECKING:  # the patching code is imported only when a build makes a search index
     from sitegen.render.search_patch import SearchState
@@ -252,7 +252,7 @@ class Memo:
         """Every file of the site (pages, static files, image copies) in a stable order."""
         cache = self.cache
         static, assets = hash_theme_assets(self.inputs.static, site.config)
-        env = make_environment(site.config, assets)
+        env = make_environment(site.config, assets, self._danish_months())
         env.globals.update(site_globals(site))
         if cache and cache.folder:  # compiled templates, checked against their source by Jinja
             env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
@@ -305,6 +305,18 @@ class Memo:
         if cache:
             cache.keep_pages([key for key in keys if key])
         return assemble(static, routes, pages, failures, errors, images or [])
+
+    def _danish_months(self) -> tuple[str, ...]:
+        """Babel's Danish month names, kept by the cache (whose folder changes with Babel's
+        version), so that a build which renders a few pages need not load Babel."""
+        if not self.cache:
+            return danish_months()
+        months = self.cache.get("locale", b"da-months")
+        if not (isinstance(months, tuple) and len(months) == 12):
+            months = danish_months()
+            self.cache.put("locale", b"da-months", months)
+        self.cache.keep("locale", [b"da-months"])
+        return months
 
     def search(self, files: list[RenderedFile], errors: ErrorList) -> list[RenderedFile]:
         """The site's files plus its search index, in path order; a Pagefind failure is an error.

@@ -80,7 +80,7 @@ def _issue(
 ) -> NewsletterIssue:
     doc, values = item.doc, item.values
     _check_images(doc, errors)
-    intro, rest = split_intro(resolver.check_body(doc))
+    intro, rest = split_intro(resolver.check_body(doc).html)
     return NewsletterIssue(
         source=doc.source.path,
         slug=item.slug,

@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sitegen.config import Config
-from sitegen.content.markdown import is_unsafe_url, replace_placeholders
-from sitegen.content.model import LinkLookup
+from sitegen.content.markdown import is_unsafe_url
+from sitegen.content.model import Body, LinkLookup
 from sitegen.content.parse import ParsedDoc
 from sitegen.errors import ErrorList
 
@@ -26,8 +26,9 @@ class LinkResolver:
         """A site path ("/cases/x/") as the href used on pages (with the base path)."""
         return self.config.href(path)
 
-    def check_body(self, doc: ParsedDoc) -> str:
-        """The body HTML with every internal reference resolved; bad ones reported."""
+    def check_body(self, doc: ParsedDoc) -> Body:
+        """The body, its internal references resolved (when its HTML is read); bad ones
+        reported now."""
         resolved: dict[str, str] = {}
         for ref in doc.markdown.references:
             what = "image" if ref.image else "link"
@@ -57,7 +58,7 @@ class LinkResolver:
                     )
                 else:
                     resolved[ref.resolved] = url
-        return replace_placeholders(doc.markdown.html, resolved)
+        return Body(doc.markdown, resolved)
 
     def lookup(self, path: str) -> str | None:
         """The page href of a site-root path, or None when nothing is there."""

@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import nh3
@@ -165,11 +166,59 @@ class _ContentExtension(Extension):
         md.treeprocessors.register(_ContentProcessor(md, self.collected), "sitegen_content", 4)
 
 
-@dataclass(frozen=True)
 class RenderedMarkdown:
-    html: str
-    headings: tuple[Heading, ...]
-    references: tuple[Reference, ...]
+    """A body's HTML, with the headings and the links and images found in it.
+
+    The parse cache holds one for every source and a build unpickles them all, yet reads the
+    HTML and headings of only the few pages it renders: pickled, the HTML is UTF-8 bytes and
+    the headings plain tuples, decoded and made into objects when first read.
+    """
+
+    __slots__ = ("_headings", "_html", "references")
+
+    def __init__(
+        self,
+        html: str | bytes,
+        headings: tuple[Heading, ...] | tuple[tuple[int, str, str], ...],
+        references: tuple[Reference, ...],
+    ) -> None:
+        self._html = html
+        self._headings = headings
+        self.references = references
+
+    @property
+    def html(self) -> str:
+        if isinstance(self._html, bytes):
+            self._html = self._html.decode("utf-8")
+        return self._html
+
+    @property
+    def headings(self) -> tuple[Heading, ...]:
+        if self._headings and not isinstance(self._headings[0], Heading):
+            self._headings = tuple(Heading(*row) for row in self._headings)
+        return self._headings  # type: ignore[return-value]
+
+    def __reduce__(self) -> tuple[type[RenderedMarkdown], tuple[Any, ...]]:
+        html = self._html if isinstance(self._html, bytes) else self._html.encode("utf-8")
+        rows = tuple(
+            (h.level, h.text, h.id) if isinstance(h, Heading) else h for h in self._headings
+        )
+        return RenderedMarkdown, (html, rows, self.references)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RenderedMarkdown):
+            return NotImplemented
+        return (self.html, self.headings, self.references) == (
+            other.html,
+            other.headings,
+            other.references,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.html, self.headings, self.references))
+
+    def __repr__(self) -> str:
+        return f"RenderedMarkdown({self.html!r}, {self.headings!r}, {self.references!r})"
 
 
 class _RawUrlFinder(HTMLParser):

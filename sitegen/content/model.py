@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sitegen.config import Config
-from sitegen.content.markdown import Heading
+from sitegen.content.markdown import Heading, RenderedMarkdown, replace_placeholders
 
 # A site path a document referred to, and the href it resolved to (None: nothing there).
 LinkLookup = tuple[str, str | None]
@@ -77,18 +79,61 @@ class CaseCard:
         """When the case last changed: `updated`, else its date."""
         return self.updated or self.date
 
-    def with_body(
-        self, body_html: str, headings: tuple[Heading, ...], body_links: tuple[LinkLookup, ...]
-    ) -> Case:
+    def with_body(self, body: Body, body_links: tuple[LinkLookup, ...]) -> Case:
         shown = {item.name: getattr(self, item.name) for item in _CARD_FIELDS}
-        return Case(**shown, body_html=body_html, headings=headings, body_links=body_links)
+        return Case(**shown, body=body, body_links=body_links)
+
+
+class Body:
+    """A body as its page shows it: the HTML with its site links resolved, and its headings.
+
+    The links are swapped in when the HTML is first read: a build makes the model of every
+    case but shows the bodies of only the pages it renders.
+    """
+
+    __slots__ = ("_html", "_markdown", "_urls")
+
+    def __init__(self, markdown: RenderedMarkdown, urls: Mapping[str, str]) -> None:
+        self._markdown, self._urls = markdown, urls  # site-root path -> page href
+        self._html: str | None = None
+
+    @property
+    def html(self) -> str:
+        if self._html is None:
+            self._html = replace_placeholders(self._markdown.html, dict(self._urls))
+        return self._html
+
+    @property
+    def headings(self) -> tuple[Heading, ...]:
+        return self._markdown.headings
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Body, (RenderedMarkdown(self.html, self.headings, ()), {})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Body):
+            return NotImplemented
+        return (self.html, self.headings) == (other.html, other.headings)
+
+    def __hash__(self) -> int:
+        return hash(self.html)
+
+    def __repr__(self) -> str:
+        return f"Body({self.html!r})"
 
 
 @dataclass(frozen=True)
 class Case(CaseCard):
-    body_html: str
-    headings: tuple[Heading, ...]
+    body: Body
     body_links: tuple[LinkLookup, ...]  # what the links and images of its body looked up
+
+    @property
+    def body_html(self) -> str:
+        return self.body.html
+
+    @property
+    def headings(self) -> tuple[Heading, ...]:
+        return self.body.headings
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,7 @@ def build_site(
     card_of: dict[str, CaseCard] = {}
     for doc, values in by_kind.get("case", []):
         card = _card(doc, values, *slugs[doc.source.path], config, resolver)
-        body_html = resolver.check_body(doc)
-        case = card.with_body(body_html, doc.markdown.headings, resolver.take_reads())
+        case = card.with_body(resolver.check_body(doc), resolver.take_reads())
         cases.append(case)
         card_of[case.source] = card
     pages = [
@@ -333,7 +332,7 @@ def _page(
         lead=values["lead"],
         draft=values["draft"],
         updated=values["updated"],
-        body_html=resolver.check_body(doc),
+        body_html=resolver.check_body(doc).html,
         headings=doc.markdown.headings,
         aliases=values["aliases"],
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 import jinja2
-from babel.dates import format_date
 from markupsafe import Markup
 
 from sitegen.config import Config
@@ -22,20 +22,36 @@ if TYPE_CHECKING:
     from sitegen.content.model import Site
 
 
-@functools.lru_cache(maxsize=4096)  # Babel takes ~50 µs a call; listings repeat the same dates
-def danish_date(value: dt.date, style: str = "long") -> str:
-    """'14. maj 2013' (long) or '14.05.2013' (short), through Babel's Danish locale."""
-    pattern = "d. MMMM y" if style == "long" else "dd.MM.y"
-    return str(format_date(value, pattern, locale="da"))
+@functools.cache
+def danish_months() -> tuple[str, ...]:
+    """The twelve month names of Babel's Danish locale (CLDR) as a date shows them: "januar"...
+
+    Babel and its locale data take ~20 ms to load, more than rendering the pages of one edit:
+    a build asks its cache for these names first (see build/memo.py), and Babel only if the
+    cache has none.
+    """
+    from babel.dates import get_month_names
+
+    names = get_month_names("wide", "format", locale="da")
+    return tuple(str(names[month]) for month in range(1, 13))
+
+
+def danish_date(value: dt.date, style: str = "long", months: Sequence[str] = ()) -> str:
+    """'14. maj 2013' (long, Babel's "d. MMMM y") or '14.05.2013' (short, "dd.MM.y") in
+    Danish, with the month names `months` (default: Babel's)."""
+    if style != "long":
+        return f"{value.day:02}.{value.month:02}.{value.year}"
+    return f"{value.day}. {(months or danish_months())[value.month - 1]} {value.year}"
 
 
 def make_environment(
-    config: Config, assets: tuple[tuple[str, str], ...] = ()
+    config: Config, assets: tuple[tuple[str, str], ...] = (), months: Sequence[str] = ()
 ) -> jinja2.Environment:
     """An environment whose filters know the site's base URL and the hashed asset names.
 
     `assets` pairs each plain asset URL with its hashed one. `asset` is a filter, not a
     global: the names follow from the theme's files, which every page's cache key covers.
+    `months`: the Danish month names, when the caller has them (else Babel's are loaded).
     """
     templates = config.path("templates")
     env = jinja2.Environment(
@@ -48,8 +64,9 @@ def make_environment(
         auto_reload=False,  # an environment lives for one build: no stat per include
     )
 
-    env.filters["dato"] = danish_date
-    env.filters["danish_date"] = danish_date
+    dates = functools.partial(danish_date, months=tuple(months))
+    env.filters["dato"] = dates
+    env.filters["danish_date"] = dates
     env.filters["url"] = config.href
     env.filters["absolute_url"] = config.absolute_url
     env.filters["iso"] = lambda value: value.isoformat()
