@@ -442,6 +442,40 @@ def test_in_memory_cache_for_a_server_session(
     assert not (root / CACHE_DIR).exists()
 
 
+def test_a_server_session_compiles_each_template_once(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    from sitegen.build.pipeline import build_files
+
+    root = small_site(new_site)
+    session = BuildCache.in_memory()
+    compiled: list[str | None] = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(
+        self: jinja2.Environment, source: str, name: str | None = None, *a: object
+    ) -> object:
+        compiled.append(name)
+        return compile_template(self, source, name, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    build_files(root, default_options(), cache=session)
+    assert "case.html" in compiled
+    compiled.clear()
+    (root / "content/cases/case-2.md").write_text(case_text(2, body="Ændret."))
+    second = {f.path: f.data for f in build_files(root, default_options(), cache=session).files}
+    assert compiled == []
+    page = next(path for path in second if path.startswith("cases/case-nummer-2-"))
+    assert "Ændret." in second[page].decode()
+    template = root / "templates/case.html"
+    template.write_text(template.read_text().replace("</article>", "<p>Ny skabelon</p></article>"))
+    third = {f.path: f.data for f in build_files(root, default_options(), cache=session).files}
+    assert compiled == ["case.html"]  # changed: compiled again, and used
+    assert b"Ny skabelon" in third[page]
+
+
 def test_front_matter_uses_libyaml() -> None:
     import yaml
 

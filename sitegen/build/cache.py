@@ -56,6 +56,8 @@ class BuildCache:
         self._pruned = False
         self._writers: list[tuple[threading.Thread, list[BaseException]]] = []
         self._page_files: dict[str, _PageFile | None] = {}  # page files opened by this build
+        # Compiled templates of a cache without a folder (a server's session), by Jinja's key.
+        self.compiled_templates: dict[str, tuple[str, Any]] = {}
 
     @classmethod
     def for_site(cls, root: Path) -> BuildCache:

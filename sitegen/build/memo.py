@@ -79,6 +79,24 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             bucket.reset()
 
 
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory by a cache without a folder (`sitegen serve`), so
+    that a rebuild does not compile every template again; Jinja checks each against its
+    source."""
+
+    def __init__(self, store: dict[str, tuple[str, Any]]) -> None:
+        self.store = store  # bucket key -> (checksum of the source, code)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        found = self.store.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self.store[bucket.key] = (bucket.checksum, bucket.code)
+
+
 def markdown_renderer(safe_html: bool) -> MarkdownRenderer:
     """The process's one Markdown instance per setting (forked workers inherit them)."""
     if safe_html not in _renderers:
@@ -256,6 +274,8 @@ class Memo:
         env.globals.update(site_globals(site))
         if cache and cache.folder:  # compiled templates, checked against their source by Jinja
             env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
+        elif cache:
+            env.bytecode_cache = _MemoryBytecodeCache(cache.compiled_templates)
         routes = attach_pictures(site_routes(site), site, pictures or {})
         keys: list[Any] = [None] * len(routes)
         if cache:
