@@ -107,7 +107,7 @@ def test_before_a_first_good_build_an_error_page_is_served(
     )
     response = respond(site, "/")
     assert response.status == 404
-    assert b'lang="da"' in response.body and b"/__sitegen/livereload.js?build=0" in response.body
+    assert b'lang="da"' in response.body and b'data-build="0"' in response.body
 
 
 def test_a_long_poll_returns_when_a_rebuild_happens(site_root: Path) -> None:
@@ -346,11 +346,43 @@ def test_the_script_goes_before_the_last_closing_body_tag() -> None:
     html = b"<html><body><pre>&lt;/body&gt;</pre></BODY >\n</html>"
     injected = inject(html, 7)
     assert injected.endswith(b"</BODY >\n</html>")
-    assert b'src="/__sitegen/livereload.js?build=7"' in injected
+    assert b'src="/__sitegen/livereload.js?v=' in injected and b'data-build="7"' in injected
     assert inject(b"<p>brudstykke</p>", 1).startswith(b"<p>brudstykke</p><script")
+
+
+def test_a_reload_after_a_save_asks_for_nothing_but_what_changed(site_root: Path) -> None:
+    """Hashed theme files are kept for a year, the rest revalidated by ETag (304 when the
+    same), pages too: a page reloaded after a save waits for nothing but itself."""
+    site = dev_site(site_root)
+    home = respond(site, "/")
+    stylesheet = re.search(rb'href="(/static/cfb\.[0-9a-f]{10}\.css)"', home.body)
+    assert stylesheet is not None
+    css = respond(site, stylesheet.group(1).decode())
+    assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "ETag" not in css.headers
+    font = respond(site, "/static/fonts/plex-sans-400.woff2")
+    assert font.status == 200 and font.headers["Cache-Control"] == "no-cache"
+    again = respond(site, "/static/fonts/plex-sans-400.woff2", f'W/"x", {font.headers["ETag"]}')
+    assert again.status == 304 and again.body == b""
+    assert respond(site, "/", home.headers["ETag"]).status == 304
+    page = site_root / CASE_PATH
+    page.write_text(page.read_text() + "\nEt nyt afsnit.\n")
+    assert site.rebuild().ok
+    # the next build's page, even unchanged, names another build for its reload script
+    assert respond(site, "/", home.headers["ETag"]).status == 200
+    assert respond(site, "/static/fonts/plex-sans-400.woff2", font.headers["ETag"]).status == 304
+    with running(site) as address:
+        status, _ = raw_get(address, "/__sitegen/livereload.js?v=gammel")
+        assert status == 200
+        script = re.search(rb'src="(/__sitegen/livereload\.js\?v=[0-9a-f]+)"', home.body)
+        assert script is not None
+        with socket.create_connection(address, timeout=10) as connection:
+            connection.sendall(f"GET {script.group(1).decode()} HTTP/1.0\r\n\r\n".encode())
+            head = connection.recv(65536).split(b"\r\n\r\n", 1)[0]
+        assert b"Cache-Control: public, max-age=31536000, immutable" in head
 
 
 def test_the_reload_script_is_a_file_of_its_own_so_the_csp_allows_it(site_root: Path) -> None:
     home = respond(dev_site(site_root), "/")
-    assert b"<script>" not in home.body and b'src="/__sitegen/livereload.js?build=' in home.body
+    assert b"<script>" not in home.body and b'src="/__sitegen/livereload.js?v=' in home.body
     assert b"script-src &#39;self&#39;" in home.body

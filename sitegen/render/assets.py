@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 from dataclasses import replace
 
 from sitegen.config import Config
@@ -16,6 +17,9 @@ from sitegen.content.load import StaticFile
 
 HASHED_SUFFIXES = (".css", ".js")
 HASH_LENGTH = 10
+_CONTENT_NAMED = re.compile(
+    rf"(.*)\.[0-9a-f]{{{HASH_LENGTH}}}({'|'.join(re.escape(s) for s in HASHED_SUFFIXES)})"
+)
 
 
 def hashed_name(dest: str, data: bytes) -> str:
@@ -23,6 +27,12 @@ def hashed_name(dest: str, data: bytes) -> str:
     stem, suffix = posixpath.splitext(dest)
     digest = hashlib.blake2b(data, digest_size=8).hexdigest()[:HASH_LENGTH]
     return f"{stem}.{digest}{suffix}"
+
+
+def is_content_named(path: str, data: bytes) -> bool:
+    """Whether `path` is the content-hashed name of `data` (`static/cfb.0123456789.css`)."""
+    named = _CONTENT_NAMED.fullmatch(path)
+    return named is not None and hashed_name(named[1] + named[2], data) == path
 
 
 def hash_theme_assets(

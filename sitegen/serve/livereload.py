@@ -8,6 +8,7 @@ Never part of what `sitegen build` writes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -19,7 +20,7 @@ _SCRIPT = """\
 (function () {
   "use strict";
   var script = document.currentScript;
-  var build = Number(new URL(script.src).searchParams.get("build"));
+  var build = Number(script.dataset.build);
   var endpoint = %(endpoint)s, epoch = -1;
   function overlay(errors) {
     var box = document.getElementById("sitegen-fejl");
@@ -70,9 +71,15 @@ def script_source() -> bytes:
     return (_SCRIPT % {"endpoint": json.dumps(ENDPOINT)}).encode()
 
 
+# The script's URL names its version, so a browser may keep it: a reload after a save then
+# waits for no request but the page's own (the build number is an attribute of the element).
+SCRIPT_VERSION = hashlib.blake2b(script_source(), digest_size=5).hexdigest()
+
+
 def reload_script(build: int) -> bytes:
     """The <script> element for a page served from good build number `build`."""
-    return f'<script src="{SCRIPT_PATH}?build={build}" data-sitegen-livereload></script>\n'.encode()
+    src = f"{SCRIPT_PATH}?v={SCRIPT_VERSION}"
+    return f'<script src="{src}" data-build="{build}" data-sitegen-livereload></script>\n'.encode()
 
 
 def inject(html: bytes, build: int) -> bytes:

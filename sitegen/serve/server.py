@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import mimetypes
 import posixpath
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, unquote
 
 from sitegen.arguments import EXIT_ERRORS, EXIT_OK, add_site_arguments, site_root
 from sitegen.errors import UsageError, plural
+from sitegen.render.assets import is_content_named
 from sitegen.serve.addresses import (
     is_loopback,
     is_wildcard,
@@ -31,11 +33,18 @@ from sitegen.serve.addresses import (
     network_urls,
 )
 from sitegen.serve.indexing import IndexOutcome
-from sitegen.serve.livereload import ENDPOINT, SCRIPT_PATH, inject, script_source
+from sitegen.serve.livereload import (
+    ENDPOINT,
+    SCRIPT_PATH,
+    SCRIPT_VERSION,
+    inject,
+    script_source,
+)
 from sitegen.serve.site import DevSite, RebuildOutcome
 from sitegen.serve.watch import ChangeHandler, Debouncer, SourceFilter, SourceWatcher
 
 LONG_POLL_SECONDS = 20.0
+IMMUTABLE = "public, max-age=31536000, immutable"
 _NO_SITE = """<!doctype html>
 <html lang="da"><head><meta charset="utf-8"><title>Siden findes ikke</title></head>
 <body><h1>Siden findes ikke</h1></body></html>
@@ -66,8 +75,14 @@ def is_unsafe(raw_path: str, decoded: str) -> bool:
     return any(part in (".", "..") for part in decoded.split("/"))
 
 
-def respond(site: DevSite, target: str) -> Response:
-    """The response to a GET of request-target `target` (path and query, as sent)."""
+def respond(site: DevSite, target: str, if_none_match: str = "") -> Response:
+    """The response to a GET of request-target `target` (path and query, as sent), with
+    `if_none_match` the request's If-None-Match header.
+
+    Caching as the deployed site's (docs/deploy.md): content-hashed theme files are kept for a
+    year, every other file is revalidated by its ETag on each use, so that a page reloaded after
+    a save waits for nothing but itself and never shows a stale file.
+    """
     raw_path = target.split("?", 1)[0].split("#", 1)[0]
     if not raw_path.startswith("/"):
         return not_found(site)
@@ -93,7 +108,16 @@ def respond(site: DevSite, target: str) -> Response:
         data = inject(data, build)
     if content_type.startswith("text/") or content_type in ("application/javascript",):
         content_type += "; charset=utf-8"
-    return Response(200, data, {"Content-Type": content_type})
+    headers = {"Content-Type": content_type}
+    if is_content_named(relative, data):
+        return Response(200, data, headers | {"Cache-Control": IMMUTABLE})
+    tag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+    headers |= {"Cache-Control": "no-cache", "ETag": tag}
+    if if_none_match.strip() == "*" or tag in (
+        item.strip().removeprefix("W/") for item in if_none_match.split(",")
+    ):
+        return Response(304, b"", headers)
+    return Response(200, data, headers)
 
 
 def _decodes(raw_path: str) -> bool:
@@ -171,16 +195,23 @@ class DevRequestHandler(BaseHTTPRequestHandler):
         if path == ENDPOINT:
             response = self._livereload(query)
         elif path == SCRIPT_PATH:
+            current = parse_qs(query).get("v") == [SCRIPT_VERSION]
             response = Response(
-                200, script_source(), {"Content-Type": "text/javascript; charset=utf-8"}
+                200,
+                script_source(),
+                {
+                    "Content-Type": "text/javascript; charset=utf-8",
+                    "Cache-Control": IMMUTABLE if current else "no-store",
+                },
             )
         else:
-            response = respond(self.server.site, self.path)
+            response = respond(self.server.site, self.path, self.headers.get("If-None-Match", ""))
         self.send_response(response.status)
-        for name, value in response.headers.items():
+        headers = {"Cache-Control": "no-store"} | response.headers
+        for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("Cache-Control", "no-store")
+        if response.status != 304:
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if send_body:
             self.wfile.write(response.body)
