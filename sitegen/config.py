@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import tomllib
 from collections.abc import Callable
@@ -211,8 +212,7 @@ class Config:
     @property
     def base_path(self) -> str:
         """The path part of base_url, always starting and ending with '/'."""
-        path = urlsplit(self.site.base_url).path or "/"
-        return path if path.endswith("/") else path + "/"
+        return _base_path(self.site.base_url)
 
     @property
     def origin(self) -> str:
@@ -487,3 +487,9 @@ class BuildOptions:
 
 def default_options(drafts: bool = False, future: bool = False) -> BuildOptions:
     return BuildOptions(drafts=drafts, future=future, today=build_date())
+
+
+@functools.lru_cache(maxsize=16)  # every href a page makes asks for it
+def _base_path(base_url: str) -> str:
+    path = urlsplit(base_url).path or "/"
+    return path if path.endswith("/") else path + "/"

@@ -39,7 +39,7 @@ class LinkResolver:
                     what,
                     f"{ref.target[:60]!r} is not a valid URL",
                 )
-            elif is_unsafe_url(ref.target):
+            elif ref.unsafe:
                 self.errors.add(
                     doc.source.path,
                     doc.line_of(ref.at or ref.target),

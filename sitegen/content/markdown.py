@@ -83,6 +83,7 @@ class Reference:
     text: str
     at: str = ""  # text to look for in the body to find its line, when not `target`
     invalid: bool = False  # not a URL at all (like 'http://[x')
+    unsafe: bool = False  # a scheme that runs script or smuggles content (is_unsafe_url)
 
 
 @dataclass
@@ -142,7 +143,7 @@ class _ContentProcessor(Treeprocessor):
             self.collected.references.append(Reference(target, "", image, text, invalid=True))
             return target
         if is_unsafe_url(target):
-            self.collected.references.append(Reference(target, "", image, text))
+            self.collected.references.append(Reference(target, "", image, text, unsafe=True))
             return "#"
         resolved = ""
         rewritten = target
@@ -232,7 +233,7 @@ class _RawUrlFinder(HTMLParser):
         written = self.get_starttag_text() or ""
         for name, value in attrs:
             if name in _URL_ATTRIBUTES and value and is_unsafe_url(value):
-                self.found.append(Reference(value, "", tag == "img", "", at=written))
+                self.found.append(Reference(value, "", tag == "img", "", at=written, unsafe=True))
 
     handle_startendtag = handle_starttag
 

@@ -77,7 +77,7 @@ class Debouncer:
     """
 
     def __init__(
-        self, action: Callable[[list[str]], None], delay: float = 0.05, longest: float = 2.0
+        self, action: Callable[[list[str]], None], delay: float = 0.025, longest: float = 2.0
     ) -> None:
         self.action = action
         self.delay = delay
