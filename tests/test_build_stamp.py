@@ -213,6 +213,45 @@ def test_a_file_saved_while_the_build_reads_is_not_trusted(
     assert "Ærø igen" in (root / "output/cases/aeroe-igen/index.html").read_text("utf-8")
 
 
+def test_a_build_scans_its_inputs_once_and_a_save_after_that_scan_is_built_next(
+    new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamp keeps the stats the check took before the build read its inputs, so a file
+    saved in between (even with an old mtime) is found changed by the next check."""
+    root = stamp_site(new_site)
+    builds = Builds(root, monkeypatch)
+    assert builds.run() == "built"
+    scans = 0
+    real_scan = stamp._inputs_state
+
+    def counted(paths: list[str], cwd: str) -> object:
+        nonlocal scans
+        scans += 1
+        return real_scan(paths, cwd)
+
+    monkeypatch.setattr(stamp, "_inputs_state", counted)
+    holbaek, aeroe = root / "content/cases/holbaek.md", root / "content/cases/aeroe.md"
+    holbaek.write_text(CASE.format(title="Holbæk igen"), "utf-8")
+    settle()
+    real_check = stamp.up_to_date
+
+    def check_then_save(argv: list[str], cwd: str) -> object:
+        found = real_check(argv, cwd)
+        aeroe.write_text(CASE.format(title="Ærø vælger igen"), "utf-8")
+        long_ago = time.time() - 3600
+        os.utime(aeroe, (long_ago, long_ago))
+        return found
+
+    monkeypatch.setattr(stamp, "up_to_date", check_then_save)
+    assert builds.run() == "built"
+    assert scans == 1 and any((root / stamp.STAMP_FOLDER).glob("*.stamp"))
+    monkeypatch.setattr(stamp, "up_to_date", real_check)
+    settle()
+    assert builds.run() == "built"
+    assert (root / "output/cases/aeroe-vaelger-igen/index.html").is_file()
+    assert builds.run() == "stamp"
+
+
 def test_no_stamp_for_a_verbose_or_uncached_build(
     new_site: MakeSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:

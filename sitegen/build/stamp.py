@@ -167,15 +167,25 @@ def _output_unchanged(out: str, stats: dict[str, Stat]) -> bool:
     return unchanged_since(out, stats)
 
 
+# The scan the check made, for the stamp of the build that follows in this process (a
+# stat of every input taken before the build read them: a file saved in between is found
+# changed by the next check, as it should be). Taken once.
+_scanned: tuple[tuple[str, ...], str, list[str], _Scan] | None = None
+
+
 def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
     """(files, output folder, quiet) when the build `argv` would write what output/ already
     holds, as far as the stamp can tell; None: build."""
+    global _scanned
+    _scanned = None
     try:
         with open(stamp_file(argv, cwd), "rb") as stream:
             stamp = marshal.loads(stream.read())
         if stamp["context"] != _context(argv, cwd, build_date().isoformat()):
             return None
-        if _state(_inputs_state(stamp["inputs"], cwd)) != stamp["state"]:
+        scan = _inputs_state(stamp["inputs"], cwd)
+        _scanned = (tuple(argv), cwd, list(stamp["inputs"]), scan)
+        if _state(scan) != stamp["state"]:
             return None
         if not _output_unchanged(stamp["out"], stamp["out_stats"]):
             return None
@@ -208,8 +218,13 @@ def write_stamp(
     folder = os.path.dirname(target)
     if os.path.abspath(os.path.dirname(os.path.dirname(folder))) != os.path.abspath(root):
         return False
+    global _scanned
     paths = list(dict.fromkeys(str(path.absolute()) for path in inputs))
-    scan = _inputs_state(paths, cwd)
+    checked, _scanned = _scanned, None
+    if checked is not None and checked[:3] == (tuple(argv), cwd, paths):
+        scan = checked[3]
+    else:
+        scan = _inputs_state(paths, cwd)
     if scan.racy(started_ns):
         return False
     stamp = {
