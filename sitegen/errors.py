@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -59,6 +58,8 @@ class UsageError(Exception):
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """' (did you mean 'title'?)' for the closest known name, else ''."""
+    import difflib  # only when there is a name to suggest
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build import memo
 from sitegen.build.cache import BuildCache
 from sitegen.build.memo import SEARCH_RECORD
 from sitegen.build.pipeline import build
 from sitegen.config import default_options
+from sitegen.render import search as pagefind
 from sitegen.render import search_patch
 from sitegen.render.files import RenderedFile
 from sitegen.render.search import indexable_pages
@@ -93,7 +93,7 @@ def test_an_edit_gives_pagefind_only_the_edited_page(
     def no_pagefind(pages: object, language: str) -> None:
         raise AssertionError("Pagefind ran although no page changed")
 
-    monkeypatch.setattr(memo, "search_index", no_pagefind)
+    monkeypatch.setattr(pagefind, "search_index", no_pagefind)
     cached_build(root, out)  # nothing changed: the index is taken as it is
     assert read_tree(out) == built
 
@@ -312,13 +312,13 @@ def test_a_site_indexed_in_shards_has_the_index_of_one_run(
     runs: list[int] = []
     real = search_join.SHARD_PAGES
     monkeypatch.setattr(search_join, "SHARD_PAGES", 5)
-    original = memo.search_index
+    original = pagefind.search_index
 
     def counted(files: list[RenderedFile], language: str) -> list[RenderedFile]:
         runs.append(len(indexable_pages(files)))
         return original(files, language)
 
-    monkeypatch.setattr(memo, "search_index", counted)
+    monkeypatch.setattr(pagefind, "search_index", counted)
     out = tmp_path / "out"
     state = cached_build(root, out)
     built = read_tree(out)
@@ -362,13 +362,13 @@ def test_after_an_edit_pagefind_starts_before_the_index_record_is_read(
 
     monkeypatch.setattr(search, "PagefindRun", Counted)
     otherwise: list[int] = []
-    original = memo.search_index
+    original = pagefind.search_index
 
     def counted(files: list[RenderedFile], language: str) -> list[RenderedFile]:
         otherwise.append(len(files))
         return original(files, language)
 
-    monkeypatch.setattr(memo, "search_index", counted)
+    monkeypatch.setattr(pagefind, "search_index", counted)
     (root / "content/cases/case-7.md").write_text(case_text(7, "Stærene synger ved havnen."))
     state = cached_build(root, out)
     assert (state.indexed, state.patched) == (1, True)

@@ -46,20 +46,14 @@ from sitegen.render.files import (
     output_path,
 )
 from sitegen.render.images import ImageInfo, ImageProblem, probe
+from sitegen.render.indexed import has_indexed_region, indexable_pages
 from sitegen.render.pages import assemble, render_route
 from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, make_copies, plan
 from sitegen.render.routes import site_routes
-from sitegen.render.search import (
-    SEARCH_DIR,
-    HeadStart,
-    SearchIndexError,
-    has_indexed_region,
-    indexable_pages,
-    search_index,
-)
 from sitegen.render.templating import danish_months, make_environment, site_globals
 
-if TYPE_CHECKING:  # the patching code is imported only when a build makes a search index
+if TYPE_CHECKING:  # Pagefind's code is imported only when a build makes a search index
+    from sitegen.render.search import HeadStart, SearchIndexError
     from sitegen.render.search_patch import SearchState
 
 _renderers: dict[bool, MarkdownRenderer] = {}
@@ -346,6 +340,7 @@ class Memo:
         """
         cache = self.cache
         language = self.inputs.config.site.language
+        from sitegen.render.search import HeadStart, SearchIndexError, search_index
         from sitegen.render.search_patch import SearchState
 
         head: HeadStart | None = None
@@ -399,20 +394,23 @@ def update_search(
     language: str,
     digest_of: Callable[[bytes], bytes] = digest_bytes,
     kept: bool = True,
-    run: Callable[[list[RenderedFile], str], list[RenderedFile]] = search_index,
+    run: Callable[[list[RenderedFile], str], list[RenderedFile]] | None = None,
 ) -> SearchState:
     """The search index of `files`: `state`'s index patched, or a new one (`state` itself is
     not changed). `kept`: the result will be patched later, so a new index is decoded now.
-    `run`: Pagefind over some pages (search_index, or a HeadStart)."""
-    pages = indexable_pages(files)
-    digests = {page.path: _digest(page, digest_of) for page in pages}
+    `run`: Pagefind over some pages (search_index, the default, or a HeadStart)."""
+    from sitegen.render.search import SEARCH_DIR, search_index
     from sitegen.render.search_patch import updated_state
 
-    return updated_state(state, pages, digests, language, SEARCH_DIR, run, kept)
+    pages = indexable_pages(files)
+    digests = {page.path: _digest(page, digest_of) for page in pages}
+    return updated_state(state, pages, digests, language, SEARCH_DIR, run or search_index, kept)
 
 
 def search_error(exc: SearchIndexError | OSError) -> SiteError:
     """The build error for a failed search step."""
+    from sitegen.render.search import SearchIndexError
+
     if isinstance(exc, SearchIndexError):
         return exc.error
     return SiteError("", 0, "search", f"Pagefind: {exc}")

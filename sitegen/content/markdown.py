@@ -7,6 +7,7 @@ so parsing one file never needs to know the others.
 
 from __future__ import annotations
 
+import functools
 import html as htmllib
 import importlib
 import posixpath
@@ -17,7 +18,6 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import nh3
 from markdown import Extension, Markdown
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE
@@ -43,23 +43,32 @@ _URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data", "xli
 # with ids, classes, tables with their alignment classes, footnotes, links, images, code) and
 # the `sitegen:` placeholders; drops scripts, event handlers, iframes, forms, styles and every
 # URL scheme but http(s), mailto and tel.
-_TAGS = set(nh3.ALLOWED_TAGS) | {"section", "figure", "figcaption"}
 _GLOBAL_ATTRIBUTES = {"id", "class", "title", "lang", "dir"}
-_ATTRIBUTES: dict[str, set[str]] = {
-    tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()
-} | {"*": _GLOBAL_ATTRIBUTES}
-_ATTRIBUTES["a"] = _ATTRIBUTES.get("a", set()) | {"href", "hreflang"}
-_ATTRIBUTES["img"] = _ATTRIBUTES.get("img", set()) | {"src", "alt", "width", "height"}
-_ATTRIBUTES["time"] = {"datetime"}
 _SCHEMES = {"http", "https", "mailto", "tel", PLACEHOLDER_SCHEME}
+
+
+@functools.cache
+def _allowed() -> tuple[set[str], dict[str, set[str]]]:
+    """The tags and attributes sanitizing keeps (nh3 is loaded only by a site that sanitizes)."""
+    import nh3
+
+    attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["*"] = _GLOBAL_ATTRIBUTES
+    attributes["a"] = attributes.get("a", set()) | {"href", "hreflang"}
+    attributes["img"] = attributes.get("img", set()) | {"src", "alt", "width", "height"}
+    attributes["time"] = {"datetime"}
+    return set(nh3.ALLOWED_TAGS) | {"section", "figure", "figcaption"}, attributes
 
 
 def sanitize_html(html: str) -> str:
     """`html` with only harmless elements, attributes and URLs left."""
+    import nh3
+
+    tags, attributes = _allowed()
     return nh3.clean(
         html,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
+        tags=tags,
+        attributes=attributes,
         url_schemes=_SCHEMES,
         link_rel=None,
         strip_comments=True,

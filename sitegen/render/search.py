@@ -23,7 +23,8 @@ from pathlib import Path
 from time import time
 
 from sitegen.errors import SiteError
-from sitegen.render.files import RenderedFile, StoredPage
+from sitegen.render.files import RenderedFile
+from sitegen.render.indexed import indexable_pages
 from sitegen.render.search_stable import stable_bundle
 
 SEARCH_DIR = "pagefind"
@@ -31,7 +32,6 @@ SHARED_MEMORY = "/dev/shm"
 SCRATCH_PREFIX = "sitegen-search-"
 CHUNK_SIZE_VARIABLE = "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE"  # Pagefind reads it (options.rs)
 DEFAULT_CHUNK_SIZE = 20_000  # Pagefind's default index_chunk_size
-INDEXED = b"data-pagefind-body"  # only pages with an indexed region go to Pagefind
 # Bundle files the site does not use (other UIs, the playground).
 UNUSED = (
     "pagefind-component-ui.",
@@ -90,35 +90,6 @@ def search_index(files: Iterable[RenderedFile], language: str) -> list[RenderedF
     if not pages:  # nothing to index yet (a new site with drafts only): no bundle
         return []
     return stable_bundle(pagefind_run(pages, language), SEARCH_DIR)
-
-
-def indexable_pages(files: Iterable[RenderedFile]) -> list[RenderedFile]:
-    """The HTML pages with an indexed region (`data-pagefind-body`), in path order."""
-    return sorted(
-        (f for f in files if f.path.endswith(".html") and _indexed(f)),
-        key=lambda f: f.path,
-    )
-
-
-def _indexed(page: RenderedFile) -> bool:
-    """has_indexed_region, known without reading a page that comes from the build cache."""
-    return page.indexed if isinstance(page, StoredPage) else has_indexed_region(page.data)
-
-
-def has_indexed_region(html: bytes) -> bool:
-    """Whether a tag of the page has the `data-pagefind-body` attribute. The words in a page's
-    text do not count: Pagefind reads the whole of every page when none of the pages it is
-    given has the attribute, so a small run must not get such a page."""
-    start = 0
-    while (at := html.find(INDEXED, start)) != -1:
-        start = at + len(INDEXED)
-        if (
-            html[at - 1 : at].isspace()
-            and html[start : start + 1] in (b"=", b">", b"/", b" ", b"\t", b"\n", b"\r")
-            and html.rfind(b"<", 0, at) > html.rfind(b">", 0, at)
-        ):
-            return True
-    return False
 
 
 def scratch(size: int) -> str | None:
