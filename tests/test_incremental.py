@@ -109,6 +109,14 @@ def test_no_change_rebuild_parses_and_writes_nothing(
     assert inodes(out) == before
 
 
+def assert_record_is_the_tree(root: Path, out: Path) -> None:
+    """The output record (worked out from what the write touched) is the tree's stat."""
+    from sitegen.output.write import snapshot, written_record
+
+    record = written_record(BuildCache.for_site(root), out.absolute())
+    assert record is not None and record.stats == snapshot(out.absolute(), record.files)
+
+
 def test_added_removed_and_renamed_cases(new_site: MakeSite, tmp_path: Path) -> None:
     root = small_site(new_site)
     out = tmp_path / "out"
@@ -116,16 +124,20 @@ def test_added_removed_and_renamed_cases(new_site: MakeSite, tmp_path: Path) -> 
     cases = root / "content/cases"
     (cases / "case-7.md").write_text(case_text(7, tag="borgerbudget"))
     assert_same_site(cached_build(root, out), clean_build(root, tmp_path / "c1"))
+    assert_record_is_the_tree(root, out)
     (cases / "case-7.md").unlink()
     (cases / "case-6.md").rename(cases / "case-60.md")
     result = cached_build(root, out)
     assert "emner/borgerbudget/index.html" not in result
     assert_same_site(result, clean_build(root, tmp_path / "c2"))
+    assert_record_is_the_tree(root, out)
     # a third and fourth build bring the spare tree up to date in place
     (cases / "case-5.md").write_text(case_text(5, body="Mere tekst."))
     assert_same_site(cached_build(root, out), clean_build(root, tmp_path / "c3"))
+    assert_record_is_the_tree(root, out)
     (cases / "case-60.md").unlink()
     assert_same_site(cached_build(root, out), clean_build(root, tmp_path / "c4"))
+    assert_record_is_the_tree(root, out)
 
 
 def test_template_and_config_edits_reach_every_page(new_site: MakeSite, tmp_path: Path) -> None:

@@ -375,11 +375,35 @@ def _write_locked(
             return report
         spare_record = OutputRecord(b"", {}, snapshot(spare, []))
     cache.save_record("spare-" + name, None)  # the spare is about to change
-    report = _update(spare, spare_record, out, record, files, digests)
+    touched: list[str] = []
+    report = _update(spare, spare_record, out, record, files, digests, touched)
     _swap_in(spare, out)
     cache.save_record("spare-" + name, record)  # the displaced tree is the old output
-    cache.save_record("output-" + name, _record(out, inputs, digests))
+    stats = _restat(out, spare_record, digests, touched)
+    cache.save_record("output-" + name, OutputRecord(inputs, digests, stats))
     return report
+
+
+def _restat(
+    tree: Path, before: OutputRecord, digests: dict[str, bytes], touched: list[str]
+) -> dict[str, Stat]:
+    """snapshot(tree, digests) for a tree that had the stats of `before` (just checked) and
+    then had only the files `touched` written or linked and the files it no longer lists
+    removed: the stat of those and of the folders above them (the rest is as it was)."""
+    stale = [path for path in before.files if path not in digests]
+    folders = _folders(digests)
+    changed = (_folders(touched) | _folders(stale)) & folders
+    stats = {
+        path: stat for path, stat in before.stats.items() if path in digests or path in folders
+    }
+    base = str(tree)
+    for path in sorted(changed):
+        info = os.lstat(f"{base}/{path}" if path else base)
+        stats[path] = (0, info.st_mtime_ns, info.st_ino)
+    for path in touched:
+        info = os.lstat(f"{base}/{path}")
+        stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return stats
 
 
 def _prepare_spare(
@@ -400,7 +424,7 @@ def _prepare_spare(
         if os.stat(spare).st_dev != os.stat(out).st_dev:  # no atomic swap across disks
             raise OSError("the cache and the output are on different disks")
         empty = OutputRecord(b"", {}, snapshot(spare, []))
-        _update(spare, empty, out, record, files, record.files)
+        _update(spare, empty, out, record, files, record.files, [])
         cache.save_record("spare-" + name, _record(spare, record.inputs, record.files))
     except OSError:
         shutil.rmtree(spare, ignore_errors=True)
@@ -426,8 +450,10 @@ def _update(
     out_record: OutputRecord,
     files: Sequence[OutputFile],
     digests: dict[str, bytes],
+    touched: list[str],
 ) -> WriteReport:
-    """Make `spare` hold exactly `files`: unchanged ones as hard links to output/'s."""
+    """Make `spare` hold exactly `files`: unchanged ones as hard links to output/'s. The
+    paths of the files it writes or links go to `touched`."""
     written = unchanged = 0
     stale = [path for path in spare_record.files if path not in digests]
     for path in stale:
@@ -444,6 +470,7 @@ def _update(
         if same and spare_stats.get(relative, (0, 0, -1))[2] == out_stats[relative][2]:
             unchanged += 1  # already a hard link to output/'s file
             continue
+        touched.append(relative)
         relative = _safe_relative(relative).as_posix()
         target = spare / relative
         try:
