@@ -156,6 +156,26 @@ def test_template_and_config_edits_reach_every_page(new_site: MakeSite, tmp_path
     assert b"Borgerdialog i \xc3\x86r\xc3\xb8" in result["index.html"]
 
 
+def test_a_path_written_in_a_template_follows_a_new_base_url(
+    new_site: MakeSite, tmp_path: Path
+) -> None:
+    """Compiled templates are cached by their source: a filter that reads the config must
+    not be worked out once, when the template is compiled."""
+    root = small_site(new_site)
+    out = tmp_path / "out"
+    base = root / "templates/base.html"
+    link = """<a class="om-os" href="{{ '/om/'|url }}">{{ '/om/'|absolute_url }}</a>"""
+    base.write_text(base.read_text().replace("<main", link + "\n<main", 1))
+    (root / "sitegen.toml").write_text('[site]\nbase_url = "https://example.dk/"\n')
+    assert (
+        b'class="om-os" href="/om/">https://example.dk/om/<'
+        in cached_build(root, out)["index.html"]
+    )
+    (root / "sitegen.toml").write_text('[site]\nbase_url = "https://example.dk/cfb/"\n')
+    home = cached_build(root, out)["index.html"]
+    assert b'class="om-os" href="/cfb/om/">https://example.dk/cfb/om/<' in home
+
+
 def test_tampered_output_is_repaired(new_site: MakeSite, tmp_path: Path) -> None:
     root = small_site(new_site)
     out = tmp_path / "out"

@@ -189,6 +189,7 @@ def up_to_date(argv: Sequence[str], cwd: str) -> tuple[int, str, bool] | None:
             return None
         if not _output_unchanged(stamp["out"], stamp["out_stats"]):
             return None
+        _scanned = None  # no build follows
         return int(stamp["files"]), str(stamp["out"]), bool(stamp["quiet"])
     except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError):
         return None

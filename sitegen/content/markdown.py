@@ -196,17 +196,20 @@ class RenderedMarkdown:
         self._headings = headings
         self.references = references
 
+    # Read once into a local: another thread may decode the same object meanwhile.
     @property
     def html(self) -> str:
-        if isinstance(self._html, bytes):
-            self._html = self._html.decode("utf-8")
-        return self._html
+        html = self._html
+        if isinstance(html, bytes):
+            html = self._html = html.decode("utf-8")
+        return html
 
     @property
     def headings(self) -> tuple[Heading, ...]:
-        if self._headings and not isinstance(self._headings[0], Heading):
-            self._headings = tuple(Heading(*row) for row in self._headings)
-        return self._headings  # type: ignore[return-value]
+        headings = self._headings
+        if headings and not isinstance(headings[0], Heading):
+            headings = self._headings = tuple(Heading(*row) for row in headings)
+        return headings  # type: ignore[return-value]
 
     def __reduce__(self) -> tuple[type[RenderedMarkdown], tuple[Any, ...]]:
         html = self._html if isinstance(self._html, bytes) else self._html.encode("utf-8")

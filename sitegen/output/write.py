@@ -23,13 +23,21 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sitegen.output.stats import Stat
 from sitegen.output.stats import unchanged_since as stats_unchanged
+
+Item = TypeVar("Item")
+
+# Threads that write the files of a new output tree (a cold build's ~2,400 folders and files)
+# and how few files make a thread worth starting.
+WRITERS = 4
+MIN_FILES_PER_WRITER = 64
 
 
 class OutputFile(Protocol):
@@ -236,34 +244,65 @@ def _link_or_write(
 
 
 def _fill(staging: Path, out: Path, files: Iterable[OutputFile]) -> WriteReport:
-    written = unchanged = 0
-    kept: set[str] = set()
-    made: set[Path] = set()
     had_output = out.is_dir()  # else there is no old file to compare with
-    for item in files:
+    made: set[Path] = set()  # folders made (two threads may both make one: exist_ok)
+
+    def put(item: OutputFile) -> bool:
+        """Write or link one file; True when it is output/'s file, linked."""
         relative = _safe_relative(item.path)
         target = staging / relative
         previous = out / relative
-        kept.add(relative.as_posix())
         try:
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
             data = item.data
             same = had_output and _same_bytes(previous, data)
-            if _link_or_write(target, previous, item, same, data):
-                unchanged += 1
-                continue
+            return _link_or_write(target, previous, item, same, data)
         except OSError as exc:
             exc.filename = str(previous)  # name the file as it would be in output/
             raise
-        written += 1
+
+    listed = list(files)
+    linked = _in_threads(put, listed)
+    unchanged = sum(linked)
+    kept = {_safe_relative(item.path).as_posix() for item in listed}
     removed = 0
     if out.is_dir():
         for old in out.rglob("*"):
             if old.is_file() and old.relative_to(out).as_posix() not in kept:
                 removed += 1
-    return WriteReport(written, unchanged, removed)
+    return WriteReport(len(listed) - unchanged, unchanged, removed)
+
+
+def _in_threads(work: Callable[[Item], bool], items: list[Item]) -> list[bool]:
+    """`work` over `items`, in WRITERS threads each taking a run of them (folders and files
+    are made by system calls that let go of the interpreter, so threads overlap them); the
+    results in order. The first failure, in the order of `items`, is raised."""
+    if len(items) < 2 * MIN_FILES_PER_WRITER:
+        return [work(item) for item in items]
+    count = min(WRITERS, len(items) // MIN_FILES_PER_WRITER)
+    size = -(-len(items) // count)
+    runs = [items[start : start + size] for start in range(0, len(items), size)]
+    results: list[list[bool]] = [[] for _ in runs]
+    failures: list[BaseException | None] = [None] * len(runs)
+
+    def run(number: int) -> None:
+        try:
+            results[number] = [work(item) for item in runs[number]]
+        except BaseException as exc:  # raised below, in the caller's thread
+            failures[number] = exc
+
+    threads = [threading.Thread(target=run, args=(n,), name="write") for n in range(1, len(runs))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    for failure in failures:
+        if failure is not None:
+            raise failure
+    return [result for part in results for result in part]
 
 
 @dataclass(frozen=True)
@@ -454,7 +493,7 @@ def _update(
 ) -> WriteReport:
     """Make `spare` hold exactly `files`: unchanged ones as hard links to output/'s. The
     paths of the files it writes or links go to `touched`."""
-    written = unchanged = 0
+    unchanged = 0
     stale = [path for path in spare_record.files if path not in digests]
     for path in stale:
         _unlink(spare / path)
@@ -462,31 +501,35 @@ def _update(
     for folder in sorted(gone, key=len, reverse=True):
         with contextlib.suppress(OSError):
             (spare / folder).rmdir()
-    folders: set[str] | None = None  # worked out only if something must be written
     out_files, out_stats, spare_stats = out_record.files, out_record.stats, spare_record.stats
+    changed: list[tuple[OutputFile, bool]] = []
     for item in files:
-        relative = item.path
-        same = out_files.get(relative) == digests[relative]
-        if same and spare_stats.get(relative, (0, 0, -1))[2] == out_stats[relative][2]:
+        same = out_files.get(item.path) == digests[item.path]
+        if same and spare_stats.get(item.path, (0, 0, -1))[2] == out_stats[item.path][2]:
             unchanged += 1  # already a hard link to output/'s file
-            continue
-        touched.append(relative)
-        relative = _safe_relative(relative).as_posix()
+        else:
+            changed.append((item, same))
+    folders = _folders(spare_record.files) - gone if changed else set()
+
+    def put(change: tuple[OutputFile, bool]) -> bool:
+        """Link or write one file; True when it is output/'s file, linked."""
+        item, same = change
+        relative = _safe_relative(item.path).as_posix()
         target = spare / relative
         try:
-            if folders is None:
-                folders = _folders(spare_record.files) - gone
             if relative.rpartition("/")[0] not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.update(_folders([relative]))
             _unlink(target)
-            if _link_or_write(target, out / relative, item, same):
-                unchanged += 1
-                continue
+            return _link_or_write(target, out / relative, item, same)
         except OSError as exc:
             exc.filename = str(out / relative)  # name the file as it would be in output/
             raise
-        written += 1
+
+    linked = _in_threads(put, changed)
+    touched.extend(item.path for item, _same in changed)
+    unchanged += sum(linked)
+    written = len(changed) - sum(linked)
     removed = sum(1 for path in out_record.files if path not in digests)
     return WriteReport(written, unchanged, removed)
 

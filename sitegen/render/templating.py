@@ -67,14 +67,26 @@ def make_environment(
     dates = functools.partial(danish_date, months=tuple(months))
     env.filters["dato"] = dates
     env.filters["danish_date"] = dates
-    env.filters["url"] = config.href
-    env.filters["absolute_url"] = config.absolute_url
     env.filters["iso"] = lambda value: value.isoformat()
     known_assets = dict(assets)
 
-    @jinja2.pass_context  # never folded into compiled (and cached) template code
+    # Filters that read the config or the theme's files are marked pass_context: Jinja would
+    # otherwise work out `'/om/'|url` once, when it compiles the template, and the compiled
+    # template (cached by its source alone) would keep an old base_url.
+    @jinja2.pass_context
     def asset(context: jinja2.runtime.Context, path: str) -> str:
         return known_assets.get(path, path)
+
+    @jinja2.pass_context
+    def url(context: jinja2.runtime.Context, path: str) -> str:
+        return config.href(path)
+
+    @jinja2.pass_context
+    def absolute_url(context: jinja2.runtime.Context, path: str) -> str:
+        return config.absolute_url(path)
+
+    env.filters["url"] = url
+    env.filters["absolute_url"] = absolute_url
 
     env.filters["asset"] = asset
     env.globals["url"] = config.href
