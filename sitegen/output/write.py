@@ -329,12 +329,18 @@ def _folders(paths: Iterable[str]) -> set[str]:
 def snapshot(tree: Path, paths: Iterable[str]) -> dict[str, Stat]:
     """The stat of every listed file and of every folder above them."""
     listed = list(paths)
+    return _stat_into({}, tree, _folders(listed), listed)
+
+
+def _stat_into(
+    stats: dict[str, Stat], tree: Path, folders: Iterable[str], files: Iterable[str]
+) -> dict[str, Stat]:
+    """`stats` with the stat of `folders` ("" is the tree) and `files` inside `tree` added."""
     base = str(tree)
-    stats: dict[str, Stat] = {}
-    for path in sorted(_folders(listed)):
+    for path in sorted(folders):
         info = os.lstat(f"{base}/{path}" if path else base)
         stats[path] = (0, info.st_mtime_ns, info.st_ino)
-    for path in listed:
+    for path in files:
         info = os.lstat(f"{base}/{path}")
         stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
     return stats
@@ -435,14 +441,7 @@ def _restat(
     stats = {
         path: stat for path, stat in before.stats.items() if path in digests or path in folders
     }
-    base = str(tree)
-    for path in sorted(changed):
-        info = os.lstat(f"{base}/{path}" if path else base)
-        stats[path] = (0, info.st_mtime_ns, info.st_ino)
-    for path in touched:
-        info = os.lstat(f"{base}/{path}")
-        stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
-    return stats
+    return _stat_into(stats, tree, changed, touched)
 
 
 def _prepare_spare(
