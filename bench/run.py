@@ -483,6 +483,29 @@ def bench_size(n: int, options: Options, results: dict[str, list[Row]]) -> None:
                 if scenario == "cold" and repeat == 0:
                     check = check_output(tool, slugs, tag_count)
                     results["checks"].append({"n": n, "tool": tool.name, **check})
+            if scenario == "oneedit":
+                imports_floor(tools, n, repeat, options, results)
+
+
+# What a one-edit build of sitegen imports (the same modules, checked by comparing
+# sys.modules), and nothing else: a Python process that starts, imports and stops.
+IMPORTS_PROBE = (
+    "import sitegen.cli as cli, sitegen.build.stamp; cli.make_parser('build'); "
+    "import sitegen.build.pipeline"
+)
+
+
+def imports_floor(
+    tools: list[Tool], n: int, repeat: int, options: Options, results: dict[str, list[Row]]
+) -> None:
+    """Time the start and imports of a one-edit build alone, beside the builds (a floor)."""
+    sitegen = next((tool for tool in tools if tool.name == "sitegen"), None)
+    if sitegen is None:
+        return
+    cmd = [sys.executable, "-c", IMPORTS_PROBE]
+    m = run_measured(cmd, sitegen.site, sitegen.env, options.timeout)
+    results["runs"].append(record(n, "sitegen-imports", "oneedit", repeat, m))
+    log(f"N={n} r{repeat + 1} oneedit  imports  {m.wall_s:8.2f} s")
 
 
 def summarize(runs: list[Row]) -> list[Row]:

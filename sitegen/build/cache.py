@@ -12,7 +12,6 @@ import contextlib
 import functools
 import os
 import pickle
-import secrets
 import shutil
 import tempfile
 import threading
@@ -190,7 +189,7 @@ class BuildCache:
         assert self.folder is not None
         if not entries:
             return {}
-        name = secrets.token_hex(8)
+        name = os.urandom(8).hex()  # a fresh name; the secrets module would import hmac too
         path = self.folder / "pages" / name
         pieces: list[tuple[bytes, bytes, bool]] = []
         for entry in entries.values():
