@@ -90,38 +90,67 @@ def installed_versions() -> list[str]:
     return sorted(found)
 
 
+Sources = frozenset[str] | None  # the names a fingerprint depends on; None: not known
+
+
 class Fingerprints:
     """Structural digests of values; dataclass instances are memoized by identity.
 
     Memoizing by identity is sound only while the values are alive and unchanged, so one
-    instance lives for one build, over frozen data.
+    instance lives for one build, over frozen data. A dataclass remembered with `sources`
+    (a case, by its source file) passes them on: `traced` tells which of them a value holds
+    (None where an object it could not look into might hold one).
     """
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[object, bytes]] = {}
+        self._memo: dict[int, tuple[object, bytes, Sources]] = {}
+        self._walking: set[str] | None = None  # the sources found by the walk going on
 
     def of(self, value: object) -> bytes:
+        return self.traced(value)[0]
+
+    def traced(self, value: object) -> tuple[bytes, Sources]:
+        """The fingerprint of `value`, and the sources remembered with the dataclasses inside
+        it, pickled or walked (None when one of them is not known)."""
         h = hasher()
+        found: set[str] = set()
+        sources: Sources
         try:
-            h.update(b"p" + self._pickle(value, None))
+            h.update(b"p" + self._pickle(value, None, found))
+            sources = None if _UNKNOWN in found else frozenset(found)
         except Exception:  # closures and the like cannot be pickled: walk the value instead
             h = hasher()
-            self._feed(h, value)
-        return bytes(h.digest())
+            sources = self._walk(lambda: self._feed(h, value))
+        return bytes(h.digest()), sources
 
-    def remember(self, value: object, digest: bytes) -> None:
+    def _walk(self, feed: Callable[[], None]) -> Sources:
+        """Run `feed` (which walks a value) and return the sources of what it met."""
+        outer, self._walking = self._walking, set()
+        try:
+            feed()
+            found = self._walking
+        finally:
+            self._walking = outer
+        return None if _UNKNOWN in found else frozenset(found)
+
+    def _note(self, sources: Sources) -> None:
+        if self._walking is not None:
+            self._walking |= {_UNKNOWN} if sources is None else sources
+
+    def remember(self, value: object, digest: bytes, sources: Iterable[str] = ()) -> None:
         """Take `digest` as the fingerprint of the dataclass `value`: the digest of what
         made it, when the maker knows that more cheaply than hashing the value."""
-        self._memo[id(value)] = (value, digest)
+        self._memo[id(value)] = (value, digest, frozenset(sources))
 
-    def _pickle(self, value: object, root: object) -> bytes:
+    def _pickle(self, value: object, root: object, found: set[str] | None) -> bytes:
         """Pickle bytes of `value` with every dataclass inside it (except `root`) as its digest.
 
         Pickling runs in C, far quicker than walking the value, and as exact; standing in the
-        digest for a nested dataclass keeps a listing of a thousand cases cheap to hash.
+        digest for a nested dataclass keeps a listing of a thousand cases cheap to hash. The
+        sources of the nested dataclasses go to `found` (None: not wanted).
         """
         buffer = io.BytesIO()
-        _DigestPickler(buffer, self, root).dump(value)
+        _DigestPickler(buffer, self, root, found).dump(value)
         return buffer.getvalue()
 
     def _feed(self, h: Any, value: object) -> None:
@@ -139,7 +168,9 @@ class Fingerprints:
         elif isinstance(value, dt.date | dt.time | dt.timedelta | PurePath):
             h.update(b"d" + kind.__qualname__.encode() + b":" + repr(value).encode() + b";")
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            h.update(b"D" + self._dataclass(value))
+            digest, sources = self._traced_dataclass(value)
+            self._note(sources)
+            h.update(b"D" + digest)
         elif isinstance(value, tuple | list):
             h.update(b"l" + len(value).to_bytes(8, "little"))
             for item in value:
@@ -150,27 +181,40 @@ class Fingerprints:
                 self._feed(h, key)
                 self._feed(h, item)
         elif isinstance(value, set | frozenset):
-            h.update(b"e" + b"".join(sorted(self.of(item) for item in value)))
+            members = [self.traced(item) for item in value]
+            for _digest, sources in members:
+                self._note(sources)
+            h.update(b"e" + b"".join(sorted(digest for digest, _sources in members)))
         elif callable(value):
             h.update(b"f" + self._callable(value))
         else:
             raise TypeError(f"cannot fingerprint a {kind.__qualname__}")
 
     def _dataclass(self, value: Any) -> bytes:
+        return self._traced_dataclass(value)[0]
+
+    def _traced_dataclass(self, value: Any) -> tuple[bytes, Sources]:
         known = self._memo.get(id(value))
         if known is not None and known[0] is value:
-            return known[1]
+            return known[1], known[2]
         h = hasher()
         h.update(type(value).__module__.encode() + b"." + type(value).__qualname__.encode())
+        found: set[str] = set()
+        sources: Sources
         try:
-            h.update(b"p" + self._pickle(value, value))
+            h.update(b"p" + self._pickle(value, value, found))
+            sources = None if _UNKNOWN in found else frozenset(found)
         except Exception:  # functions in closures and the like: walk the fields
-            for item in dataclasses.fields(value):
-                h.update(item.name.encode() + b"=")
-                self._feed(h, getattr(value, item.name))
+
+            def fields() -> None:
+                for item in dataclasses.fields(value):
+                    h.update(item.name.encode() + b"=")
+                    self._feed(h, getattr(value, item.name))
+
+            sources = self._walk(fields)
         result = bytes(h.digest())
-        self._memo[id(value)] = (value, result)
-        return result
+        self._memo[id(value)] = (value, result, sources)
+        return result, sources
 
     def _callable(self, value: Callable[..., Any]) -> bytes:
         """A function by its name and whatever its closure or partial arguments hold."""
@@ -194,17 +238,26 @@ def _by_digest(digest: bytes) -> bytes:
     return digest
 
 
+_UNKNOWN = "\0"  # among a value's sources: a dataclass inside it had to be walked
+
+
 class _DigestPickler(pickle.Pickler):
-    def __init__(self, buffer: io.BytesIO, prints: Fingerprints, root: object) -> None:
+    def __init__(
+        self, buffer: io.BytesIO, prints: Fingerprints, root: object, found: set[str] | None
+    ) -> None:
         super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         self.prints = prints
         self.root = root
+        self.found = found
 
     def reducer_override(self, obj: Any) -> Any:
         # Called only for objects that are not plain str, int, tuple, dict and the like.
         kind = type(obj)
         if obj is not self.root and hasattr(kind, "__dataclass_fields__") and not _is_leaf(kind):
-            return _by_digest, (self.prints._dataclass(obj),)
+            digest, sources = self.prints._traced_dataclass(obj)
+            if self.found is not None:
+                self.found |= {_UNKNOWN} if sources is None else sources
+            return _by_digest, (digest,)
         return NotImplemented
 
 

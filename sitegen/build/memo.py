@@ -26,11 +26,25 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.idtracking import VAR_LOAD_RESOLVE
 
 from sitegen.build.cache import BuildCache
-from sitegen.build.digest import Fingerprints, digest_bytes
+from sitegen.build.digest import Fingerprints, Sources, digest_bytes
 from sitegen.build.inputs import Inputs
 from sitegen.build.parallel import map_items
+from sitegen.build.snapshot import (
+    DELTA_RECORD,
+    MODEL_RECORD,
+    Delta,
+    Kept,
+    Made,
+    Patched,
+    case_print,
+    frame_of,
+    keep,
+    patch,
+    traced_route_key,
+)
+from sitegen.config import BuildOptions
 from sitegen.content.images import is_image_file
-from sitegen.content.load import StaticFile
+from sitegen.content.load import SourceFile, StaticFile
 from sitegen.content.markdown import MarkdownRenderer
 from sitegen.content.model import Site
 from sitegen.content.parse import ParsedDoc, parse_source
@@ -49,7 +63,7 @@ from sitegen.render.images import ImageInfo, ImageProblem, probe
 from sitegen.render.indexed import has_indexed_region, indexable_pages
 from sitegen.render.pages import assemble, render_route
 from sitegen.render.pictures import Derivative, Picture, Plan, attach_pictures, make_copies, plan
-from sitegen.render.routes import site_routes
+from sitegen.render.routes import Span, site_routes
 from sitegen.render.templating import danish_months, make_environment, site_globals
 
 if TYPE_CHECKING:  # Pagefind's code is imported only when a build makes a search index
@@ -57,6 +71,12 @@ if TYPE_CHECKING:  # Pagefind's code is imported only when a build makes a searc
     from sitegen.render.search_patch import SearchState
 
 _renderers: dict[bool, MarkdownRenderer] = {}
+
+
+class Unpatchable(Exception):
+    """The patched model's routes could not be made as the kept ones were: build it whole."""
+
+
 SEARCH_RECORD = "search-index"  # the build cache's record of the latest search index
 # At most this many pages rendered anew, and Pagefind is started over them before the index's
 # record is read (an edit's pages); more, and the build has other work than one small run.
@@ -114,6 +134,7 @@ class Memo:
         self.inputs, self.cache, self.jobs, self.progress = inputs, cache, jobs, progress
         self.prints = Fingerprints()
         self._images: dict[str, _ImageSource] = {}  # by path inside output/
+        self.made: Made | None = None  # what the last render made of a whole model
 
     def parse(self, errors: ErrorList) -> list[ParsedDoc]:
         """Every source parsed (front matter checked too), in order; failures go to `errors`."""
@@ -262,8 +283,12 @@ class Memo:
         errors: ErrorList,
         pictures: dict[str, Picture] | None = None,
         images: list[tuple[str, RenderedFile]] | None = None,
+        patched: Patched | None = None,
     ) -> list[RenderedFile]:
-        """Every file of the site (pages, static files, image copies) in a stable order."""
+        """Every file of the site (pages, static files, image copies) in a stable order.
+
+        `patched`: the site is the last build's model patched (`patched_model`), whose routes
+        and their keys are known but where the remade cases show."""
         cache = self.cache
         static, assets = hash_theme_assets(self.inputs.static, site.config)
         env = make_environment(site.config, assets, self._danish_months())
@@ -272,14 +297,26 @@ class Memo:
             env.bytecode_cache = _BytecodeCache(str(cache.templates_folder()))
         elif cache:
             env.bytecode_cache = _MemoryBytecodeCache(cache.compiled_templates)
-        routes = attach_pictures(site_routes(site), site, pictures or {})
-        keys: list[Any] = [None] * len(routes)
+        planned = None
+        if patched is not None:
+            planned = patched.routes_and_keys(pictures or {}, self.inputs.theme_digest())
+            if planned is None:
+                raise Unpatchable
         if cache:
             cache.forget_digests()
             for item, digest in zip(self.inputs.static, self.inputs.static_digests(), strict=True):
                 cache.remember_digest(item.data, digest)  # hashed once already, for the inputs
-            self._remember_cases(site, docs)
-            keys = _route_keys(env, routes, self.inputs.theme_digest(), cache, self.prints)
+        if planned is not None:
+            routes, keys = planned
+        else:
+            spans: list[Span] = []
+            routes = attach_pictures(site_routes(site, spans), site, pictures or {})
+            keys = [None] * len(routes)
+            if cache:
+                prints = self._remember_cases(site, docs)
+                theme = self.inputs.theme_digest()
+                keys, depends, shared = _route_keys(env, routes, theme, cache, self.prints)
+                self.made = Made(routes, keys, depends, spans, shared, prints)
         pages: list[RenderedFile | None] = [None] * len(routes)
         missing: list[int] = []
         for index, key in enumerate(keys):
@@ -370,24 +407,71 @@ class Memo:
             cache.save_record(SEARCH_RECORD, state, later=True)  # beside the write
         return sorted([*files, *state.files], key=lambda f: f.path)
 
-    def _remember_cases(self, site: Site, docs: list[ParsedDoc]) -> None:
-        """Fingerprint each case and card by what made it, so no body is hashed again.
+    def _remember_cases(self, site: Site, docs: list[ParsedDoc]) -> dict[str, tuple[bytes, bytes]]:
+        """Fingerprint each case and card by what made it, so no body is hashed again; the
+        fingerprints of each by source path.
 
         A case: its source's digest, slug, URL, the config and every lookup it made; a card:
-        its front matter, path, slug, URL, the config and its front matter's lookups.
+        its front matter, path, slug, URL, the config and its front matter's lookups. A case
+        is remembered with its source path, so that a page's key tells which cases it shows.
         """
         digest_of = dict(
             zip((s.path for s in self.inputs.sources), self.inputs.source_digests(), strict=True)
         )
         front_of = {doc.source.path: doc for doc in docs}
         config = self.prints.of(site.config)
+        made: dict[str, tuple[bytes, bytes]] = {}
         for case, card in zip(site.cases, site.cards, strict=True):
             doc = front_of[case.source]
             front = pickle.dumps((doc.source.path, doc.source.kind, doc.front_matter))
             made_of = pickle.dumps((card.slug, card.url, config, card.links))
-            self.prints.remember(card, digest_bytes(b"card", front, made_of))
-            made_of = pickle.dumps((case.slug, case.url, config, case.links + case.body_links))
-            self.prints.remember(case, digest_bytes(b"case", digest_of[case.source], made_of))
+            card_print = digest_bytes(b"card", front, made_of)
+            case_print_ = case_print(case, digest_of[case.source], config)
+            self.prints.remember(card, card_print)
+            self.prints.remember(case, case_print_, (case.source,))
+            made[case.source] = (card_print, case_print_)
+        return made
+
+    def patched_model(self, options: BuildOptions) -> Patched | None:
+        """The last build's model with the cases whose bodies alone changed remade, when
+        that is all that changed (build/snapshot.py); else None."""
+        cache = self.cache
+        if cache is None or cache.folder is None or self.inputs.errors:
+            return None
+        kept = cache.load_record(MODEL_RECORD)
+        if not isinstance(kept, Kept):
+            return None
+        delta = cache.load_record(DELTA_RECORD)
+        frame = frame_of(self.inputs, options, self.prints)
+        markdown = self.inputs.config.markdown
+
+        def parse(source: SourceFile) -> ParsedDoc | None:
+            errors = ErrorList()
+            doc = parse_source(source, markdown_renderer(markdown.safe_html), errors)
+            return None if doc is None or errors else doc
+
+        return patch(kept, delta if isinstance(delta, Delta) else None, frame, self.inputs, parse)
+
+    def keep_model(
+        self,
+        options: BuildOptions,
+        docs: list[ParsedDoc],
+        site: Site,
+        left_out: tuple[SiteError, ...],
+        patched: Patched | None,
+    ) -> None:
+        """Keep the model of this build for the next one to patch (build/snapshot.py)."""
+        cache = self.cache
+        if cache is None or cache.folder is None:
+            return
+        if patched is not None:
+            cache.save_record(DELTA_RECORD, patched.delta, later=True)
+            return
+        made, self.made = self.made, None
+        frame = frame_of(self.inputs, options, self.prints)
+        kept = keep(frame, self.inputs, docs, site, made, left_out) if made else None
+        cache.save_record(MODEL_RECORD, kept, later=True)
+        cache.save_record(DELTA_RECORD, None, later=True)
 
 
 def update_search(
@@ -462,26 +546,25 @@ def _route_keys(
     templates: bytes,
     cache: BuildCache,
     prints: Fingerprints,
-) -> list[Any]:
-    """The memo key of each route, or None where its context cannot be fingerprinted."""
+) -> tuple[list[bytes | None], list[Sources], tuple[bytes, Sources]]:
+    """The memo key of each route (None where its context cannot be fingerprinted) and the
+    cases it depends on; the fingerprint of the globals the templates read, and its cases."""
     used = cache.get("globals", templates)
     if not isinstance(used, set):
         used = _template_globals(env)
         cache.put("globals", templates, used)
         cache.keep("globals", [templates])
     try:
-        shared = prints.of({name: env.globals[name] for name in sorted(used)})
+        shared = prints.traced({name: env.globals[name] for name in sorted(used)})
     except TypeError:
-        return [None] * len(routes)
-    keys: list[Any] = []
+        return [None] * len(routes), [None] * len(routes), (b"", None)
+    keys: list[bytes | None] = []
+    depends: list[Sources] = []
     for route in routes:
-        try:
-            context = prints.of((route.dest, route.template, route.context, route.finish))
-        except TypeError:
-            keys.append(None)
-            continue
-        keys.append(digest_bytes(b"render", templates, shared, context))
-    return keys
+        key, cases = traced_route_key(route, templates, shared[0], prints)
+        keys.append(key)
+        depends.append(cases)
+    return keys, depends, shared
 
 
 def _template_globals(env: jinja2.Environment) -> set[str]:

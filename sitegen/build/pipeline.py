@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sitegen.build.cache import BuildCache
 from sitegen.build.inputs import SOURCES_RECORD, Inputs, inputs_digest, load_inputs
-from sitegen.build.memo import Memo
+from sitegen.build.memo import Memo, Unpatchable
+from sitegen.build.snapshot import Patched
 from sitegen.config import BuildOptions, Config
 from sitegen.content.load import StaticFile
 from sitegen.content.model import Site
@@ -65,20 +66,40 @@ def build_files(
     inputs = inputs or load_inputs(root, cache)  # load
     memo = Memo(inputs, cache, jobs, progress)
     with collector_paused():
+        patched = memo.patched_model(options)  # the last model, where only bodies changed
+        if patched is not None:
+            with contextlib.suppress(Unpatchable):
+                return _made_files(memo, options, patched.site, [], patched, search)
         model = load_model(inputs, options, memo)  # parse, model
         if model.errors:
             raise BuildError(model.errors)
-        errors = ErrorList()
-        images = memo.image_plan(model.site, errors)  # each image's copies and pictures
-        copies = [] if errors else memo.image_files(images, errors)  # encoded on every core
-        files = memo.render(model.site, model.docs, errors, images.pictures, copies)  # render
-        errors.raise_if_any()
-        if search and inputs.config.search.enabled:
-            files = memo.search(files, errors)  # search index
-        errors.raise_if_any()
-        if cache is not None:  # which sources the next build need not read
-            keep_source_record(cache, inputs)
-    return BuildResult(model.site, files, None, model.left_out)
+        return _made_files(memo, options, model.site, model.docs, model, search)
+
+
+def _made_files(
+    memo: Memo,
+    options: BuildOptions,
+    site: Site,
+    docs: list[ParsedDoc],
+    made: Model | Patched,
+    search: bool,
+) -> BuildResult:
+    """Render, index and keep what the build made of `site` (from `made`: a whole model, or
+    the last one patched)."""
+    inputs, cache = memo.inputs, memo.cache
+    patched = made if isinstance(made, Patched) else None
+    errors = ErrorList()
+    images = memo.image_plan(site, errors)  # each image's copies and pictures
+    copies = [] if errors else memo.image_files(images, errors)  # encoded on every core
+    files = memo.render(site, docs, errors, images.pictures, copies, patched)  # render
+    errors.raise_if_any()
+    if search and inputs.config.search.enabled:
+        files = memo.search(files, errors)  # search index
+    errors.raise_if_any()
+    if cache is not None:  # which sources the next build need not read, and its model
+        keep_source_record(cache, inputs)
+        memo.keep_model(options, docs, site, made.left_out, patched)
+    return BuildResult(site, files, None, made.left_out)
 
 
 def keep_source_record(cache: BuildCache, inputs: Inputs) -> None:

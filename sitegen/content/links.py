@@ -58,7 +58,7 @@ class LinkResolver:
                     )
                 else:
                     resolved[ref.resolved] = url
-        return Body(doc.markdown, resolved)
+        return Body(doc.markdown, resolved, doc.source.path)
 
     def lookup(self, path: str) -> str | None:
         """The page href of a site-root path, or None when nothing is there."""

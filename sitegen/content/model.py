@@ -5,9 +5,10 @@ Plain data only: assembling them from parsed documents is content/site.py's job.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,31 +85,62 @@ class CaseCard:
         return Case(**shown, body=body, body_links=body_links)
 
 
+_watches: list[set[str]] = []  # the sets that body_reads() is filling, innermost last
+
+
+@contextlib.contextmanager
+def body_reads() -> Iterator[set[str]]:
+    """The source paths of the bodies whose HTML or headings are read inside the block."""
+    found: set[str] = set()
+    _watches.append(found)
+    try:
+        yield found
+    finally:
+        _watches.remove(found)
+
+
 class Body:
     """A body as its page shows it: the HTML with its site links resolved, and its headings.
 
     The links are swapped in when the HTML is first read: a build makes the model of every
-    case but shows the bodies of only the pages it renders.
+    case but shows the bodies of only the pages it renders. `source` is the document's path.
     """
 
-    __slots__ = ("_html", "_markdown", "_urls")
+    __slots__ = ("_html", "_markdown", "_urls", "source")
 
-    def __init__(self, markdown: RenderedMarkdown, urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, markdown: RenderedMarkdown, urls: Mapping[str, str], source: str = ""
+    ) -> None:
         self._markdown, self._urls = markdown, urls  # site-root path -> page href
         self._html: str | None = None
+        self.source = source
 
     @property
     def html(self) -> str:
+        if _watches:
+            _watches[-1].add(self.source)
         if self._html is None:
             self._html = replace_placeholders(self._markdown.html, dict(self._urls))
         return self._html
 
     @property
     def headings(self) -> tuple[Heading, ...]:
+        if _watches:
+            _watches[-1].add(self.source)
         return self._markdown.headings
 
+    @property
+    def markdown(self) -> RenderedMarkdown:
+        """The body as parsed, its site links still placeholders."""
+        return self._markdown
+
+    @property
+    def urls(self) -> Mapping[str, str]:
+        """The href each of its site links resolved to."""
+        return self._urls
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return Body, (RenderedMarkdown(self.html, self.headings, ()), {})
+        return Body, (RenderedMarkdown(self.html, self.headings, ()), {}, self.source)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Body):
@@ -195,3 +227,4 @@ class Site:
 
 
 _CARD_FIELDS = dataclasses.fields(CaseCard)
+CARD_FIELDS = tuple(item.name for item in _CARD_FIELDS)  # what a case has besides its body

@@ -19,6 +19,7 @@ from sitegen.content.images import document_images
 from sitegen.content.issues import build_issues
 from sitegen.content.links import LinkResolver
 from sitegen.content.model import (
+    CARD_FIELDS,
     Case,
     CaseCard,
     Page,
@@ -117,6 +118,47 @@ def build_site(
         tuple(cards.values()),
         document_images(entries, heroes, shown, resolver, errors),
     )
+
+
+class _Unlooked(Exception):
+    """A lookup the case it is remade from did not make."""
+
+
+class _KnownLinks(LinkResolver):
+    """Answers only the lookups an earlier model of the case made, as they were answered."""
+
+    def __init__(self, config: Config, known: dict[str, str | None], errors: ErrorList) -> None:
+        super().__init__(config, {}, errors)
+        self.known = known
+
+    def _lookup(self, path: str) -> str | None:
+        if path not in self.known:
+            raise _Unlooked(path)
+        return self.known[path]
+
+
+def remade_case(doc: ParsedDoc, old: Case, config: Config) -> Case | None:
+    """The case `doc` makes in the site that `old` (its earlier version) belongs to, when the
+    two differ in their bodies alone: the same card, no image in either body, no link
+    looked up that `old` did not look up, and no problem. Else None: the site's model must
+    be made again from every document."""
+    if doc.source.path != old.source or doc.source.kind != "case":
+        return None
+    values, found = doc.checked if doc.checked is not None else check_fields(doc)
+    if found or any(ref.image for ref in doc.markdown.references):
+        return None
+    if any(ref.image for ref in old.body.markdown.references):
+        return None
+    errors = ErrorList()
+    resolver = _KnownLinks(config, dict(old.links + old.body_links), errors)
+    try:
+        card = _card(doc, values, old.slug, old.url, config, resolver)
+        body = resolver.check_body(doc)
+    except _Unlooked:
+        return None
+    if errors or any(getattr(card, name) != getattr(old, name) for name in CARD_FIELDS):
+        return None
+    return card.with_body(body, resolver.take_reads())
 
 
 def left_out_drafts(docs: Iterable[ParsedDoc], options: BuildOptions) -> set[str]:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from sitegen.content.model import CaseCard, Site
+from sitegen.content.model import CaseCard, Site, body_reads
 from sitegen.render.feeds import cases_feed, issues_feed
 from sitegen.render.files import Route
 from sitegen.render.redirects import REDIRECT_TEMPLATE, alias_pages, server_files
@@ -175,10 +175,22 @@ PRODUCERS: list[Callable[[Site], Iterator[Route]]] = [
 ]
 
 
-def site_routes(site: Site) -> list[Route]:
+# A producer's part of the routes: its number in PRODUCERS, where its routes start and end,
+# and the source paths of the bodies it read to make them.
+Span = tuple[int, int, int, frozenset[str]]
+
+
+def site_routes(site: Site, spans: list[Span] | None = None) -> list[Route]:
     """Every route of the site; the sitemap and the server's files, made last, list the
-    pages of all the others (an alias is not a page of its own: the sitemap leaves it out)."""
-    routes = [route for produce in PRODUCERS for route in produce(site)]
+    pages of all the others (an alias is not a page of its own: the sitemap leaves it out).
+    Each producer's Span goes to `spans`."""
+    routes: list[Route] = []
+    for number, produce in enumerate(PRODUCERS):
+        with body_reads() as read:
+            made = list(produce(site))
+        if spans is not None:
+            spans.append((number, len(routes), len(routes) + len(made), frozenset(read)))
+        routes += made
     aliases = [route.dest for route in routes if route.template == REDIRECT_TEMPLATE]
     routes += sitemap(routes, (*UNLISTED, *aliases))
     return [*routes, *server_files(routes)]
