@@ -445,9 +445,11 @@ class Memo:
         frame = frame_of(self.inputs, options, self.prints)
         markdown = self.inputs.config.markdown
 
-        def parse(source: SourceFile) -> ParsedDoc | None:
+        def parse(source: SourceFile, front_matter: bytes) -> ParsedDoc | None:
+            """The source parsed, its YAML not read again if it is `front_matter`."""
             errors = ErrorList()
-            doc = parse_source(source, markdown_renderer(markdown.safe_html), errors)
+            renderer = markdown_renderer(markdown.safe_html)
+            doc = parse_source(source, renderer, errors, front_matter)
             return None if doc is None or errors else doc
 
         return patch(kept, delta if isinstance(delta, Delta) else None, frame, self.inputs, parse)

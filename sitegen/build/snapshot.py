@@ -17,6 +17,7 @@ makes the model whole again.
 
 from __future__ import annotations
 
+import copyreg
 import io
 import os
 import pickle
@@ -28,7 +29,8 @@ from sitegen.build.digest import Fingerprints, Sources, digest_bytes, digest_fil
 from sitegen.build.inputs import Inputs
 from sitegen.config import BuildOptions, Config
 from sitegen.content.load import SourceFile
-from sitegen.content.model import Body, Case, Site
+from sitegen.content.markdown import RenderedMarkdown
+from sitegen.content.model import CARD_FIELDS, Body, Case, CaseCard, LinkLookup, Site
 from sitegen.content.parse import ParsedDoc
 from sitegen.content.site import remade_case
 from sitegen.errors import SiteError
@@ -39,6 +41,9 @@ from sitegen.render.routes import PRODUCERS, Span
 MODEL_RECORD = "model"  # the build cache's record of the last model made from every source
 DELTA_RECORD = "model-delta"  # the cases remade since, and the keys that changed with them
 MAX_PATCHED = 64  # cases remade since the model was kept whole; more, and it is made whole
+RECORD_PROTOCOL = pickle.HIGHEST_PROTOCOL
+# A case's body as kept: RenderedMarkdown's arguments, its links' hrefs and its lookups.
+Row = tuple[tuple[Any, ...], dict[str, str], tuple[LinkLookup, ...]]
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Kept:
     spans: list[Span]  # each producer's routes and the bodies it read to make them
     shared: bytes  # the fingerprint of the globals the templates read
     left_out: tuple[SiteError, ...]  # problems of the drafts the build left out
-    graph: tuple[bytes, bytes]  # each case; the site and its routes (`_GraphPickler`)
+    graph: tuple[bytes, bytes]  # each case's body (`_row`); the site, its routes (`_GraphPickler`)
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Delta:
 
     token: bytes
     digests: dict[str, bytes] = field(default_factory=dict)
-    cases: dict[str, bytes] = field(default_factory=dict)  # source -> the case, pickled
+    rows: dict[str, Row] = field(default_factory=dict)  # source -> the case's body (`_row`)
     prints: dict[str, bytes] = field(default_factory=dict)  # source -> its case fingerprint
     keys: dict[int, bytes | None] = field(default_factory=dict)  # route number -> its key
 
@@ -127,12 +132,10 @@ class Patched:
             new_keys[number] = keys[number] = route_key(
                 routes[number], templates, kept.shared, self.prints
             )
-        config = site.config
         self.delta = replace(
             self._delta,
             digests=self._delta.digests | {path: self._digests[path] for path in self.remade},
-            cases=self._delta.cases
-            | {path: _pickled(case, config) for path, case in self.remade.items()},
+            rows=self._delta.rows | {path: _row(case) for path, case in self.remade.items()},
             prints=self._delta.prints
             | {path: self.prints.of(case) for path, case in self.remade.items()},
             keys=self._delta.keys | new_keys,
@@ -174,14 +177,12 @@ def keep(
     if made.shared[1] is None or made.shared[1]:
         return None
     cases = {case.source: case for case in site.cases}
-    if cases.keys() != made.prints.keys():
+    cards = {card.source: card for card in site.cards}
+    if not (cases.keys() == made.prints.keys() == cards.keys()):
         return None
     try:
-        each = {path: _pickled(case, site.config) for path, case in cases.items()}
-        graph = (
-            pickle.dumps(each, protocol=pickle.HIGHEST_PROTOCOL),
-            _pickled((site, made.routes), site.config, cases),
-        )
+        rows = pickle.dumps({path: _row(case) for path, case in cases.items()}, RECORD_PROTOCOL)
+        graph = (rows, _pickled((site, made.routes), site.config, cases))
     except Exception:  # a function that does not pickle; a case or body not in `cases`
         return None
     paths = [source.path for source in inputs.sources]
@@ -205,7 +206,7 @@ def patch(
     delta: Delta | None,
     frame: bytes,
     inputs: Inputs,
-    parse: Callable[[SourceFile], ParsedDoc | None],
+    parse: Callable[[SourceFile, bytes], ParsedDoc | None],
 ) -> Patched | None:
     """The kept model with the changed cases remade, or None where it cannot be patched."""
     if kept.frame != frame:
@@ -217,22 +218,25 @@ def patch(
     if now.keys() != before.keys():
         return None
     changed = [source for source in inputs.sources if now[source.path] != before[source.path]]
-    if len(changed) + len(delta.cases) > MAX_PATCHED:
+    if len(changed) + len(delta.rows) > MAX_PATCHED:
         return None
     config = inputs.config
-    pickled: dict[str, bytes] = pickle.loads(kept.graph[0]) | delta.cases
-    cases: dict[str, Case] = {path: _KeptCase(data, config) for path, data in pickled.items()}
+    rows: dict[str, Row] = pickle.loads(kept.graph[0]) | delta.rows
+    cards: dict[str, CaseCard] = {}
+    cases: dict[str, _KeptCase] = {path: _KeptCase(path, rows, cards) for path in rows}
+    site, routes = _unpickled(kept.graph[1], config, cases)
+    cards.update((card.source, card) for card in site.cards)
     remade: dict[str, Case] = {}
     for source in changed:
-        old = cases.get(source.path)
-        doc = parse(source) if old is not None else None
-        if old is None or doc is None or doc.front_matter != kept.fronts.get(source.path):
+        old, front = cases.get(source.path), kept.fronts.get(source.path)
+        doc = parse(source, front) if old is not None and front is not None else None
+        if old is None or doc is None or doc.front_matter != front:
             return None
         new = remade_case(doc, old, config)
         if new is None:
             return None
-        cases[source.path] = remade[source.path] = new
-    site, routes = _unpickled(kept.graph[1], config, cases)
+        old.become(new)  # every reference to the case in the site and its routes sees it
+        remade[source.path] = old
     prints = Fingerprints()
     config_print = prints.of(config)
     case_prints = {path: pair[1] for path, pair in kept.prints.items()} | delta.prints
@@ -266,35 +270,52 @@ def _listed(route: Route) -> tuple[Any, ...]:
     return route.dest, route.template, route.source, route.lastmod, route.context.get("target")
 
 
-def _pickled(value: object, config: Config, cases: dict[str, Case] | None = None) -> bytes:
-    """`value` pickled with the config by reference and, given `cases`, each of those too."""
+def _pickled(value: object, config: Config, cases: dict[str, Case]) -> bytes:
+    """`value` pickled with the config and each of `cases` by reference (_GraphPickler)."""
     buffer = io.BytesIO()
-    pickler = _GraphPickler(buffer, config)
-    pickler.cases = cases
-    pickler.dump(value)
+    _GraphPickler(buffer, config, cases).dump(value)
     return buffer.getvalue()
 
 
-def _unpickled(data: bytes, config: Config, cases: dict[str, Case] | None = None) -> Any:
+def _row(case: Case) -> Row:
+    """What a case has besides its card: its body as parsed (the arguments RenderedMarkdown is
+    pickled with, of its references only the images: `remade_case` looks for those, and a
+    patched build reads no other), the hrefs of its links and its body's lookups."""
+    html, headings, references = case.body.markdown.__reduce__()[1]
+    images = tuple(reference for reference in references if reference.image)
+    return (html, headings, images), dict(case.body.urls), case.body_links
+
+
+def _unpickled(data: bytes, config: Config, cases: Mapping[str, Case]) -> Any:
     unpickler = _GraphUnpickler(io.BytesIO(data), config)
-    unpickler.cases = cases or {}
+    unpickler.cases = cases
     return unpickler.load()
 
 
 class _KeptCase(Case):
-    """A case of a kept model, unpickled when first looked at: a patched build shows few of
-    its cases, and making a thousand of them would cost more than the rest of its model."""
+    """A case of a kept model, made when first looked at from its card and its body's row:
+    a patched build shows few of its cases, and making a thousand of them would cost more
+    than the rest of its model."""
 
-    def __init__(self, data: bytes, config: Config) -> None:  # not the dataclass's: no fields
-        vars(self)["_kept"] = (data, config)
+    def __init__(self, source: str, rows: dict[str, Row], cards: dict[str, CaseCard]) -> None:
+        vars(self)["_kept"] = (source, rows, cards)  # not the dataclass's __init__: no fields
 
     def __getattr__(self, name: str) -> Any:  # a field not set yet: all of them are set now
         state = vars(self)
         if "_kept" not in state or name.startswith("__"):
             raise AttributeError(name)
-        data, config = state.pop("_kept")
-        state.update(vars(_unpickled(data, config)))
+        source, rows, cards = state.pop("_kept")
+        markdown, urls, body_links = rows[source]
+        card = cards[source]
+        state.update({name: getattr(card, name) for name in CARD_FIELDS})
+        state.update(body=Body(RenderedMarkdown(*markdown), urls, source), body_links=body_links)
         return getattr(self, name)
+
+    def become(self, case: Case) -> None:
+        """Hold `case`'s fields from now on."""
+        state = vars(self)
+        state.clear()
+        state.update(vars(case))
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("a kept case is not pickled again")
@@ -309,29 +330,27 @@ def _case(source: str) -> None:
 
 
 class _GraphPickler(pickle.Pickler):
-    """Pickles a model: the config by reference, each body as parsed (its links resolved when
-    read, as in the build) and, where `cases` is set, each of them by its source path (and
-    no body outside them)."""
+    """Pickles a site and its routes with the config and each of `cases` by reference; a body
+    outside its case, or a case not in `cases`, is refused (its changes could not be traced).
+    The reducers are looked up by type, in C, so that only those objects cost a call."""
 
-    def __init__(self, file: io.BytesIO, config: Config) -> None:
+    def __init__(self, file: io.BytesIO, config: Config, cases: dict[str, Case]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.config = config
-        self.cases: dict[str, Case] | None = None
+        self.dispatch_table = copyreg.dispatch_table | {
+            type(config): lambda value: (_config, ()) if value is config else NotImplemented,
+            Case: lambda case: _case_reference(case, cases),
+            Body: _no_body,
+        }
 
-    def reducer_override(self, obj: Any) -> Any:
-        if obj is self.config:
-            return _config, ()
-        kind = type(obj)
-        if kind is Body:
-            if self.cases is not None:  # a body outside its case: its changes are not traced
-                raise ValueError(f"a body outside its case: {obj.source}")
-            return Body, (obj.markdown, dict(obj.urls), obj.source)
-        if kind is Case and self.cases is not None:
-            source: str = obj.source
-            if self.cases.get(source) is not obj:
-                raise ValueError(f"a case outside the site's cases: {source}")
-            return _case, (source,)
-        return NotImplemented
+
+def _case_reference(case: Case, cases: dict[str, Case]) -> tuple[Any, ...]:
+    if cases.get(case.source) is not case:
+        raise ValueError(f"a case outside the site's cases: {case.source}")
+    return _case, (case.source,)
+
+
+def _no_body(body: Body) -> tuple[Any, ...]:
+    raise ValueError(f"a body outside its case: {body.source}")
 
 
 class _GraphUnpickler(pickle.Unpickler):
@@ -340,7 +359,7 @@ class _GraphUnpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO, config: Config) -> None:
         super().__init__(file)
         self.config = config
-        self.cases: dict[str, Case] = {}
+        self.cases: Mapping[str, Case] = {}
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == "_config":

@@ -2,36 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from sitegen.content.load import SourceFile
 from sitegen.content.markdown import MarkdownRenderer, RenderedMarkdown
 from sitegen.errors import ErrorList, SiteError
 
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - libyaml is part of every PyYAML wheel
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import yaml
 
 
-class _Loader(_SafeLoader):
-    """Safe YAML, except that an impossible date (2020-02-30) stays text for fields.py
-    to report at its key, instead of failing the whole front matter."""
-
-
-def _timestamp_or_text(loader: _SafeLoader, node: yaml.ScalarNode) -> Any:
+@functools.cache
+def _loader() -> Any:
+    """Safe YAML (libyaml's, part of every PyYAML wheel), except that an impossible date
+    (2020-02-30) stays text for fields.py to report at its key, instead of failing the whole
+    front matter. Imported when first needed: an edit to a body alone needs no YAML."""
     try:
-        return loader.construct_yaml_timestamp(node)
-    except ValueError:
-        return loader.construct_scalar(node)
+        from yaml import CSafeLoader as SafeLoader
+    except ImportError:  # pragma: no cover
+        from yaml import SafeLoader  # type: ignore[assignment]
 
+    class Loader(SafeLoader):
+        pass
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    def timestamp_or_text(loader: SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return loader.construct_yaml_timestamp(node)
+        except ValueError:
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp_or_text)
+    return Loader
+
 
 _FENCE = re.compile(r"^---[ \t]*$")
 # C0 controls other than tab, newline and carriage return: invisible, and invalid in XML.
@@ -113,6 +119,8 @@ def _node_lines(
     A node reached again through a YAML alias is not walked again, so a few lines of
     aliases cannot make this visit billions of nodes.
     """
+    import yaml
+
     if len(at) > 4 or id(node) in seen:
         return
     seen.add(id(node))
@@ -130,9 +138,12 @@ def _node_lines(
 
 
 def parse_source(
-    source: SourceFile, renderer: MarkdownRenderer, errors: ErrorList
+    source: SourceFile, renderer: MarkdownRenderer, errors: ErrorList, known: bytes = b""
 ) -> ParsedDoc | None:
-    """Front matter (YAML between '---' lines at the top) and rendered body of a source."""
+    """Front matter (YAML between '---' lines at the top) and rendered body of a source.
+
+    `known`: the digest of front matter read before; when the source's is the same, the
+    YAML is not read again (the document's `meta` and `lines` are left empty)."""
     text = decode(source, errors)
     if text is None:
         return None
@@ -155,8 +166,12 @@ def parse_source(
         )
         return None
     yaml_text = "\n".join(lines[start + 1 : end])
+    front_matter = hashlib.blake2b(yaml_text.encode("utf-8", "surrogatepass")).digest()
     offset = start + 2  # file line of the YAML's first line
-    meta, key_lines = _load_yaml(yaml_text, offset, source.path, errors)
+    meta: dict[str, Any] | None = {}
+    key_lines: dict[Location, int] = {}
+    if front_matter != known:
+        meta, key_lines = _load_yaml(yaml_text, offset, source.path, errors)
     if meta is None:
         return None
     body = "\n".join(lines[end + 1 :])
@@ -172,14 +187,16 @@ def parse_source(
         start_line=start + 1,
         body_line=end + 2,
         markdown=markdown,
-        front_matter=hashlib.blake2b(yaml_text.encode("utf-8", "surrogatepass")).digest(),
+        front_matter=front_matter,
     )
 
 
 def _load_yaml(
     text: str, offset: int, path: str, errors: ErrorList
 ) -> tuple[dict[str, Any] | None, dict[Location, int]]:
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}

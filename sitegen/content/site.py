@@ -139,26 +139,26 @@ class _KnownLinks(LinkResolver):
 
 def remade_case(doc: ParsedDoc, old: Case, config: Config) -> Case | None:
     """The case `doc` makes in the site that `old` (its earlier version) belongs to, when the
-    two differ in their bodies alone: the same card, no image in either body, no link
-    looked up that `old` did not look up, and no problem. Else None: the site's model must
-    be made again from every document."""
+    two differ in their bodies alone: `doc` has the front matter of `old` byte for byte (so
+    its card is the same: it was parsed without reading that YAML again), neither body shows
+    an image, the body looks up no link `old` did not look up, and has no problem. Else None:
+    the site's model must be made again from every document."""
     if doc.source.path != old.source or doc.source.kind != "case":
         return None
-    values, found = doc.checked if doc.checked is not None else check_fields(doc)
-    if found or any(ref.image for ref in doc.markdown.references):
+    if any(ref.image for ref in doc.markdown.references):
         return None
     if any(ref.image for ref in old.body.markdown.references):
         return None
     errors = ErrorList()
-    resolver = _KnownLinks(config, dict(old.links + old.body_links), errors)
+    resolver = _KnownLinks(config, dict(old.body_links), errors)
     try:
-        card = _card(doc, values, old.slug, old.url, config, resolver)
         body = resolver.check_body(doc)
     except _Unlooked:
         return None
-    if errors or any(getattr(card, name) != getattr(old, name) for name in CARD_FIELDS):
+    if errors:
         return None
-    return card.with_body(body, resolver.take_reads())
+    card = {name: getattr(old, name) for name in CARD_FIELDS}
+    return Case(**card, body=body, body_links=resolver.take_reads())
 
 
 def left_out_drafts(docs: Iterable[ParsedDoc], options: BuildOptions) -> set[str]:
